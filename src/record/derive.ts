@@ -1,0 +1,45 @@
+import type {RequestRecord} from './record.js'
+
+/**
+ * Pure per-request metrics. Each returns `undefined` when the quantity does not exist for this record
+ * (never 0 as a stand-in), so distributions only contain real observations.
+ */
+
+/** Send → first content chunk. */
+export function ttftMs(r: RequestRecord): number | undefined {
+  if (!r.ok || r.firstTokenAtMs === undefined) return undefined
+  return r.firstTokenAtMs - r.sentAtMs
+}
+
+/** Send → end of stream. */
+export function latencyMs(r: RequestRecord): number | undefined {
+  if (!r.ok) return undefined
+  return r.endedAtMs - r.sentAtMs
+}
+
+/**
+ * (latency − TTFT) / (output tokens − 1): vLLM calls this TPOT, AIPerf calls it ITL; the seed calls it ITL.
+ * Undefined with fewer than two output tokens.
+ */
+export function itlMs(r: RequestRecord): number | undefined {
+  const ttft = ttftMs(r)
+  const latency = latencyMs(r)
+  if (ttft === undefined || latency === undefined || r.outputTokens === undefined || r.outputTokens < 2) return undefined
+  return (latency - ttft) / (r.outputTokens - 1)
+}
+
+/** Gaps between consecutive content chunks (vLLM's "ITL"), reported pooled as "Chunk gap (ms)". */
+export function chunkGapsMs(r: RequestRecord): number[] {
+  const offsets = r.chunkOffsetsMs
+  if (!r.ok || !offsets || offsets.length < 2) return []
+  const gaps = new Array<number>(offsets.length - 1)
+  for (let i = 1; i < offsets.length; i++) gaps[i - 1] = offsets[i] - offsets[i - 1]
+  return gaps
+}
+
+/** Output tokens per second of this request's decode phase, as seed 000's "output speed": tokens / latency. */
+export function outputSpeedTps(r: RequestRecord): number | undefined {
+  const latency = latencyMs(r)
+  if (latency === undefined || latency <= 0 || r.outputTokens === undefined) return undefined
+  return r.outputTokens / (latency / 1000)
+}
