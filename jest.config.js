@@ -4,8 +4,8 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {'^(\\.{1,2}/.*)\\.js$': '$1'},
   transform: {
-    // isolatedModules: transpile only; `npm test` type-checks the whole tree with tsc first.
-    '^.+\\.ts$': ['ts-jest', {useESM: true, isolatedModules: true, tsconfig: {module: 'Node16', moduleResolution: 'Node16', target: 'ES2022', esModuleInterop: true, isolatedModules: true}}],
+    // tsconfig.test.json sets isolatedModules: ts-jest only transpiles; `npm test` type-checks everything with tsc first.
+    '^.+\\.ts$': ['ts-jest', {useESM: true, tsconfig: '<rootDir>/tsconfig.test.json'}],
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 60000,

@@ -1,0 +1,24 @@
+import {Command} from '@oclif/core'
+import {DualBenchError} from './errors.js'
+
+/**
+ * Renders DualBenchError in one place: one clear line (plus "Try:" hints), the error's exit code, no stack trace.
+ * Subclasses register cleanup (progress bars, servers) with `onCleanup`, run before the message is printed.
+ */
+export abstract class BaseCommand extends Command {
+  private cleanups: (() => void)[] = []
+
+  protected onCleanup(fn: () => void): void {
+    this.cleanups.push(fn)
+  }
+
+  protected override async catch(error: Error & {exitCode?: number}): Promise<unknown> {
+    for (const fn of this.cleanups.splice(0)) fn()
+    if (error instanceof DualBenchError) {
+      const hints = error.suggestions.map((s) => `\n  Try: ${s}`).join('')
+      this.logToStderr(`Error: ${error.message}${hints}`)
+      this.exit(error.exit)
+    }
+    return super.catch(error)
+  }
+}

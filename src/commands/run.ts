@@ -1,0 +1,91 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../base-command.js'
+import {buildRunConfig, type RunFlags} from '../config/run-config.js'
+import {loadEnvKey} from '../config/secrets.js'
+import {createProgress} from '../output/progress.js'
+import {cacheEffectLine, roundTable} from '../output/table.js'
+import {runBenchmark, type RunSummary} from '../run/run-benchmark.js'
+
+export default class Run extends BaseCommand {
+  static override summary = 'Send every sample twice per concurrency level (round 1 cold, round 2 warm) and measure the cache effect.'
+  static override description = `For each --concurrency level in order: round 1 sends every sample with at most C requests in flight, then round 2 sends the same request bytes in the same order. TTFT, ITL, latency and tokens are measured per request over streaming SSE; the SLO file gives goodput.
+
+By default every level prepends a short unique salt line to the first message so an earlier level's warm cache cannot make this level's round 1 warm (--cold-start none turns it off); --cache-reset also flushes the server's prefix cache before each level.
+
+Without --endpoint, the built-in simulator is started and used (said loudly in the output and in run.json).
+
+Outputs in --output-dir: metrics_summary.csv, concurrency_<C>_round_<R>.json, requests.jsonl, run.json.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --dataset examples/example_dataset.jsonl',
+    '<%= config.bin %> <%= command.id %> --dataset data/narrativeqa.jsonl --endpoint http://localhost:8000/v1/chat/completions --concurrency 5 10 20 --slo-file slo.yaml',
+    '<%= config.bin %> <%= command.id %> --dataset data/prompts.jsonl --endpoint http://localhost:8000/v1/completions --model meta-llama/Llama-3.1-8B-Instruct --max-output-tokens 256 --cache-reset vllm',
+  ]
+
+  static override enableJsonFlag = true
+
+  static override flags = {
+    dataset: Flags.string({char: 'd', summary: 'Dataset file: JSON array, {"data": [...]}, or JSONL.', required: true}),
+    endpoint: Flags.string({summary: 'Full URL of the API, e.g. http://host:8000/v1/chat/completions or …/v1/completions. Default: the built-in simulator.'}),
+    'num-samples': Flags.integer({char: 'n', summary: 'Use the first N samples (default: all).'}),
+    concurrency: Flags.string({char: 'c', summary: 'One or more concurrency levels, run in the order given: --concurrency 5 10 20 (or 5,10,20).', multiple: true}),
+    model: Flags.string({summary: 'Model name (default: the first id from GET <base>/v1/models).'}),
+    timeout: Flags.integer({summary: 'Per-request timeout in seconds.', default: 300}),
+    'max-input-length': Flags.integer({summary: 'Truncate each prompt in the middle to at most N tokens.'}),
+    tokenizer: Flags.string({summary: 'Hugging Face tokenizer.json used to count tokens for --max-input-length (default: o200k_base BPE).'}),
+    'max-output-tokens': Flags.integer({summary: 'max_tokens sent with every request (overrides per-sample max_tokens).'}),
+    temperature: Flags.string({summary: 'Sampling temperature.', parse: async (v) => v}),
+    'top-p': Flags.string({summary: 'Top-p sampling.', parse: async (v) => v}),
+    'output-dir': Flags.string({char: 'o', summary: 'Where results go (default: results/<timestamp>). A non-empty directory is refused unless --force.'}),
+    'slo-file': Flags.string({summary: 'YAML with per-request SLO bounds (slo: {ttft_ms, itl_ms, latency_ms}) for goodput.'}),
+    'api-key': Flags.string({summary: 'API key (default: env OPENAI_API_KEY, or OPENAI_API_KEY / MODEL_KEY in ./.env). Never written anywhere.'}),
+    'cold-start': Flags.string({summary: 'salt: a unique salt line per level keeps each round 1 cold; none: send samples unchanged.', options: ['salt', 'none'], default: 'salt'}),
+    'cache-reset': Flags.string({summary: 'Flush the server prefix cache before each level: vllm (/reset_prefix_cache), sglang (/flush_cache) or a URL to POST.'}),
+    stream: Flags.boolean({summary: 'Stream responses over SSE (needed for TTFT/ITL).', default: true, allowNo: true}),
+    'skip-invalid': Flags.boolean({summary: 'Skip (and count) invalid dataset lines instead of stopping.', default: false}),
+    shuffle: Flags.boolean({summary: 'Pick a reproducible random subset (with --seed) instead of the first N samples.', default: false}),
+    seed: Flags.integer({summary: 'Seed for --shuffle.'}),
+    insecure: Flags.boolean({summary: 'Do not verify TLS certificates (said in the output).', default: false}),
+    force: Flags.boolean({summary: 'Allow writing into a non-empty --output-dir.', default: false}),
+    'prometheus-url': Flags.string({summary: 'Prometheus exposition endpoint to scrape before/after each request and each round, e.g. http://host:8000/metrics.'}),
+    'prometheus-metrics': Flags.string({summary: 'Metric names, optionally with label matchers: name{label="v"}. Series are summed.', multiple: true}),
+    'prometheus-ratio': Flags.string({summary: 'A ratio of counter deltas: hit_rate=HITS/QUERIES.', multiple: true}),
+    'prometheus-preset': Flags.string({summary: 'Cache and load metrics of a known server.', options: ['vllm', 'sglang', 'lmcache', 'llamacpp']}),
+    progress: Flags.boolean({summary: 'Show a progress bar on stderr (TTY only).', default: true, allowNo: true}),
+  }
+
+  async run(): Promise<RunSummary> {
+    const {flags} = await this.parse(Run)
+    const number = (name: string, v: string | undefined) => {
+      if (v === undefined) return undefined
+      const n = Number(v)
+      if (v.trim() === '' || !Number.isFinite(n)) this.error(`--${name} must be a number, got "${v}"`, {exit: 2})
+      return n
+    }
+    const config = buildRunConfig(
+      {...flags, temperature: number('temperature', flags.temperature), 'top-p': number('top-p', flags['top-p'])} as RunFlags,
+      {apiKey: loadEnvKey()},
+    )
+    const progress = flags.progress && !this.jsonEnabled() ? createProgress() : undefined
+    if (progress) this.onCleanup(() => progress.stop())
+    const summary = await runBenchmark(config, {
+      observer: {
+        ...progress,
+        roundEnd: (e) => {
+          progress?.roundEnd?.(e)
+          this.log(roundTable(e.summary))
+        },
+      },
+      log: (line) => this.log(line),
+      warn: (line) => this.logToStderr(`Warning: ${line}`),
+    })
+    this.log('')
+    for (const level of summary.levels) {
+      const [cold, warm] = level.rounds
+      if (level.cache && cold && warm) this.log(cacheEffectLine(level.cache, cold, warm))
+    }
+    this.log(`\nResults in ${summary.outputDir}: ${summary.files.join(', ')}`)
+    if (summary.simulator) this.log('(Measured against the BUILT-IN SIMULATOR, not a model server.)')
+    return summary
+  }
+}

@@ -1,0 +1,79 @@
+import {itlMs, latencyMs, ttftMs} from '../record/derive.js'
+import type {RequestRecord} from '../record/record.js'
+import {scoreRecord} from '../slo/score.js'
+import type {Slo} from '../slo/slo.js'
+import {DISTRIBUTION_METRICS, type RoundSummary} from '../summary/round-summary.js'
+import {STAT_KEYS} from '../summary/stats.js'
+import {round3} from './format.js'
+
+/**
+ * Pure: the seed's flat summary keys (`avg_ttft`, `p50_ttft`, … for every metric and stat), then the
+ * structured blocks (throughput, goodput, cache, failures).
+ */
+export function flatSummary(s: RoundSummary & {prometheus?: unknown}): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    total_requests: s.total_requests,
+    successful_requests: s.successful_requests,
+    failed_requests: s.failed_requests,
+    duration_s: round3(s.duration_s),
+    started_at: s.started_at,
+    ended_at: s.ended_at,
+  }
+  for (const m of DISTRIBUTION_METRICS) {
+    for (const k of STAT_KEYS) out[`${k}_${m.key}`] = round3(s.distributions[m.key][k])
+  }
+  out.output_throughput = round3(s.throughput.output_tokens_per_s)
+  out.request_throughput = round3(s.throughput.requests_per_s)
+  out.input_throughput = round3(s.throughput.input_tokens_per_s)
+  out.total_token_throughput = round3(s.throughput.total_tokens_per_s)
+  out.goodput = s.goodput && {
+    ...s.goodput,
+    met_requests_pct: round3(s.goodput.met_requests_pct),
+    met_output_tokens_pct: round3(s.goodput.met_output_tokens_pct),
+    tokens_per_s: round3(s.goodput.tokens_per_s),
+    requests_per_s: round3(s.goodput.requests_per_s),
+  }
+  out.cache = {...s.cache, cached_share: round3(s.cache.cached_share)}
+  out.token_sources = s.token_sources
+  out.failures = s.failures
+  if (s.prometheus !== undefined) out.prometheus = s.prometheus
+  return out
+}
+
+/** Pure: one request as it appears in `requests` of the round JSON. */
+export function requestRow(r: RequestRecord, slo?: Slo): Record<string, unknown> {
+  return {
+    index: r.index,
+    sample_id: r.sampleId,
+    prompt: r.promptPreview,
+    ttft: round3(ttftMs(r)),
+    itl: round3(itlMs(r)),
+    latency: round3(latencyMs(r)),
+    input_tokens: r.inputTokens ?? null,
+    output_tokens: r.outputTokens ?? null,
+    output_tokens_source: r.outputTokensSource ?? null,
+    cached_tokens: r.cachedTokens ?? null,
+    cached_tokens_source: r.cachedTokensSource ?? null,
+    input_length: r.inputLength ?? null,
+    queue_ms: round3(r.sentAtMs - r.queuedAtMs),
+    success: r.ok,
+    error: r.error ? `${r.error.category}: ${r.error.message}` : null,
+    error_category: r.error?.category ?? null,
+    slo_met: slo ? scoreRecord(r, slo).met : null,
+    ...(r.prometheus ? {prometheus: r.prometheus} : {}),
+    ...(r.scrapes ? {scrapes: r.scrapes} : {}),
+  }
+}
+
+export function roundJson(
+  configuration: Record<string, unknown>,
+  summary: RoundSummary,
+  records: RequestRecord[],
+  slo?: Slo,
+): Record<string, unknown> {
+  return {
+    configuration: {...configuration, concurrency: summary.concurrency, round: summary.round},
+    summary: flatSummary(summary),
+    requests: records.map((r) => requestRow(r, slo)),
+  }
+}

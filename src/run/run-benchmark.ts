@@ -1,0 +1,229 @@
+import {readFile} from 'node:fs/promises'
+import path from 'node:path'
+import {redactConfig, type RunConfig} from '../config/run-config.js'
+import {loadDataset, loadTokenizer, sha256File, truncateSamples} from '../dataset/index.js'
+import type {Sample} from '../dataset/sample.js'
+import {inputError} from '../errors.js'
+import {listModels, resetPrefixCache} from '../http/control.js'
+import {createNodeTransport, isStreamOptionsRejection, preconnect} from '../http/node-transport.js'
+import type {PlannedRequest, TransportOptions} from '../http/transport.js'
+import {summaryCsv} from '../output/csv.js'
+import {roundJson} from '../output/round-json.js'
+import {summaryBlocks} from '../output/summary-rows.js'
+import {JsonlAppender, prepareOutputDir, writeFileAtomic, writeJson} from '../output/write.js'
+import {nowMs} from '../record/clock.js'
+import type {RequestRecord} from '../record/record.js'
+import type {RunObserver} from '../runner/events.js'
+import {buildPlan, newSalt} from '../runner/plan.js'
+import {type LevelResult, runPlan} from '../runner/runner.js'
+import {startSimulator, type Simulator} from '../sim/index.js'
+import {parseSlo, type Slo} from '../slo/slo.js'
+import {type CacheEffect, cacheEffect, type RoundSummary} from '../summary/round-summary.js'
+import {VERSION} from '../version.js'
+
+/** Share of prompt tokens served from cache in round 1 above which round 1 is reported as not cold. */
+export const WARM_ROUND1_SHARE = 0.1
+
+export interface RunSummary {
+  outputDir: string
+  endpoint: string
+  model: string
+  simulator: boolean
+  levels: {concurrency: number; rounds: RoundSummary[]; cache: CacheEffect | null}[]
+  warnings: string[]
+  files: string[]
+}
+
+export interface RunIo {
+  observer?: RunObserver
+  /** Human output (tables). */
+  log(line: string): void
+  /** Warnings, also collected into RunSummary.warnings. */
+  warn(line: string): void
+}
+
+/** One `dual-bench run`: load inputs, check the endpoint, run every level twice, write every output. */
+export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSummary> {
+  const warnings: string[] = []
+  const warn = (msg: string) => {
+    warnings.push(msg)
+    io.warn(msg)
+  }
+  const startedAt = new Date()
+  const slo = config.sloFile ? await loadSlo(config.sloFile) : undefined
+  const samples = await loadSamples(config, warn)
+  await prepareOutputDir(config.outputDir, {allowExisting: config.force})
+
+  let sim: Simulator | undefined
+  let endpoint = config.endpoint
+  if (!endpoint) {
+    sim = await startSimulator({})
+    endpoint = new URL('/v1/chat/completions', sim.url)
+    warn(`No --endpoint given: running against the BUILT-IN SIMULATOR at ${endpoint} (not a real model server).`)
+  }
+  try {
+    const control = {apiKey: config.apiKey, timeoutMs: Math.min(config.timeoutMs, 30_000), insecure: config.insecure}
+    const model = config.model ?? (await defaultModel(endpoint, control))
+    const transportOptions = (maxSockets: number): TransportOptions => ({
+      endpoint: endpoint!,
+      apiKey: config.apiKey,
+      timeoutMs: config.timeoutMs,
+      insecure: config.insecure,
+      maxSockets,
+      api: config.api,
+      stream: config.stream,
+    })
+    if (config.insecure) warn('--insecure: TLS certificates are NOT verified.')
+    const bodyOptions = {
+      api: config.api,
+      model,
+      maxTokens: config.maxOutputTokens,
+      temperature: config.temperature,
+      topP: config.topP,
+      stream: config.stream,
+      includeUsage: true,
+    }
+    bodyOptions.includeUsage = await preflight(bodyOptions, transportOptions(1), warn)
+
+    const salts = config.concurrency.map(() => (config.coldStart === 'salt' ? newSalt() : undefined))
+    const plan = buildPlan(samples, config.concurrency, bodyOptions, {rounds: 2, salts})
+    const configuration = {
+      ...redactConfig(config),
+      endpoint: endpoint.toString(),
+      model,
+      num_samples: samples.length,
+      simulator: Boolean(sim),
+      stream_options_include_usage: bodyOptions.includeUsage,
+    }
+    const runJson = {
+      tool: 'dual-bench',
+      version: VERSION,
+      started_at: startedAt.toISOString(),
+      ended_at: null as string | null,
+      configuration,
+      dataset: {path: path.resolve(config.dataset), sha256: await sha256File(config.dataset), samples: samples.length},
+      salts: Object.fromEntries(config.concurrency.map((c, i) => [c, salts[i] ?? null])),
+      slo: slo ?? null,
+      simulator: sim ? {url: sim.url, note: 'built-in simulator: numbers describe the simulator, not a model server'} : null,
+    }
+    const runJsonFile = path.join(config.outputDir, 'run.json')
+    await writeJson(runJsonFile, runJson)
+
+    const appender = new JsonlAppender(path.join(config.outputDir, 'requests.jsonl'))
+    const files = ['run.json', 'requests.jsonl']
+    let levels: LevelResult[]
+    try {
+      levels = await runPlan(plan, {
+        createTransport: (maxSockets) => createNodeTransport(transportOptions(maxSockets)),
+        preconnect: (transport, n) => preconnect(transport, n),
+        resetCache: config.cacheReset ? () => resetPrefixCache(config.cacheReset!, endpoint!, control) : undefined,
+        onRecord: (r) => appender.write(r),
+        onRound: async (summary, records) => {
+          const file = `concurrency_${summary.concurrency}_round_${summary.round}.json`
+          await writeJson(path.join(config.outputDir, file), roundJson(configuration, summary, records, slo))
+          files.push(file)
+        },
+        observer: {...io.observer, warn},
+        slo,
+      })
+    } finally {
+      await appender.close()
+    }
+
+    const summaries = levels.flatMap((l) => l.rounds)
+    await writeFileAtomic(path.join(config.outputDir, 'metrics_summary.csv'), summaryCsv(summaries, summaryBlocks()))
+    files.push('metrics_summary.csv')
+    runJson.ended_at = new Date().toISOString()
+    await writeJson(runJsonFile, runJson)
+
+    const result: RunSummary['levels'] = levels.map((l) => {
+      const [cold, warm] = l.rounds
+      const effect = cold && warm ? cacheEffect(cold, warm) : null
+      if (effect?.round1_cached_share !== null && effect && effect.round1_cached_share > WARM_ROUND1_SHARE) {
+        warn(
+          `Concurrency ${l.concurrency}: round 1 was not cold — the server reports ${(100 * effect.round1_cached_share).toFixed(1)}% of prompt tokens ` +
+            'served from cache. Either the cache was already warm (keep --cold-start salt, add --cache-reset) or the dataset shares ' +
+            'prefixes across samples (expected for shared-prefix datasets).',
+        )
+      }
+      return {concurrency: l.concurrency, rounds: l.rounds, cache: effect}
+    })
+    return {outputDir: config.outputDir, endpoint: endpoint.toString(), model, simulator: Boolean(sim), levels: result, warnings, files}
+  } finally {
+    await sim?.close()
+  }
+}
+
+async function loadSlo(file: string): Promise<Slo> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    throw inputError(`--slo-file ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
+  }
+  return parseSlo(text, file)
+}
+
+async function loadSamples(config: RunConfig, warn: (m: string) => void): Promise<Sample[]> {
+  const {samples, skipped} = await loadDataset(config.dataset, {
+    numSamples: config.numSamples,
+    skipInvalid: config.skipInvalid,
+    shuffle: config.shuffle,
+    seed: config.seed,
+  })
+  if (skipped > 0) warn(`--skip-invalid: skipped ${skipped} invalid sample(s) in ${config.dataset}`)
+  if (samples.length === 0) throw inputError(`--dataset ${config.dataset}: no samples to send`)
+  if (config.maxInputLength === undefined) return samples
+  return truncateSamples(samples, config.maxInputLength, await loadTokenizer(config.tokenizer))
+}
+
+async function defaultModel(endpoint: URL, control: {apiKey?: string; timeoutMs: number; insecure?: boolean}): Promise<string> {
+  const models = await listModels(endpoint, control)
+  if (models.length === 0) {
+    throw inputError(`${endpoint.origin}/v1/models lists no model`, 'Pass --model NAME.')
+  }
+  return models[0]
+}
+
+/**
+ * One unmeasured request before the clock starts (as vLLM's benchmark does): proves the endpoint answers and
+ * finds out whether it accepts `stream_options.include_usage`. Returns whether to ask for usage. Its prompt
+ * is a fixed tiny text, so it warms no sample's prefix.
+ */
+async function preflight(
+  body: Parameters<typeof buildPlan>[2],
+  transportOptions: TransportOptions,
+  warn: (m: string) => void,
+): Promise<boolean> {
+  const transport = createNodeTransport(transportOptions)
+  try {
+    const probe: Sample = {id: 'preflight', messages: [{role: 'user', content: `dual-bench preflight ${nowMs()}`}]}
+    const send = async (includeUsage: boolean): Promise<RequestRecord> => {
+      const [level] = buildPlan([probe], [1], {...body, maxTokens: 4, includeUsage}, {rounds: 1, salts: [undefined]})
+      const request: PlannedRequest = {...level.rounds[0][0], level: 0}
+      return transport.send(request, {queuedAtMs: nowMs()})
+    }
+    let record = await send(body.stream && body.includeUsage)
+    let includeUsage = body.stream && body.includeUsage
+    if (!record.ok && includeUsage && isStreamOptionsRejection(record)) {
+      includeUsage = false
+      record = await send(false)
+      warn('The server rejected stream_options.include_usage: output tokens will be counted from content chunks (approximate).')
+    }
+    if (!record.ok) {
+      const e = record.error!
+      const hint =
+        e.category === 'connection'
+          ? 'Is the server running? Check --endpoint.'
+          : e.httpStatus === 401 || e.httpStatus === 403
+            ? 'Check --api-key / OPENAI_API_KEY.'
+            : e.httpStatus === 404
+              ? 'Check the --endpoint path and --model.'
+              : 'Check --endpoint, --model and the server log.'
+      throw inputError(`${transportOptions.endpoint.origin}: the preflight request failed (${e.category}${e.httpStatus ? ` ${e.httpStatus}` : ''}: ${e.message})`, hint)
+    }
+    return includeUsage
+  } finally {
+    await transport.close()
+  }
+}
