@@ -51,6 +51,7 @@ Outputs in --output-dir: metrics_summary.csv, concurrency_<C>_round_<R>.json, re
     'prometheus-metrics': Flags.string({summary: 'Metric names, optionally with label matchers: name{label="v"}. Series are summed.', multiple: true}),
     'prometheus-ratio': Flags.string({summary: 'A ratio of counter deltas: hit_rate=HITS/QUERIES.', multiple: true}),
     'prometheus-preset': Flags.string({summary: 'Cache and load metrics of a known server.', options: ['vllm', 'sglang', 'lmcache', 'llamacpp']}),
+    'prometheus-timeout': Flags.integer({summary: 'Seconds to wait for one metrics scrape; a slow endpoint gives empty values, never a failed request.', default: 2}),
     progress: Flags.boolean({summary: 'Show a progress bar on stderr (TTY only).', default: true, allowNo: true}),
   }
 

@@ -26,7 +26,7 @@ export interface RunConfig {
   shuffle: boolean
   seed?: number
   insecure: boolean
-  prometheus?: {url: string; metrics: string[]; ratios: string[]; preset?: string}
+  prometheus?: {url: string; metrics: string[]; ratios: string[]; preset?: string; timeoutMs: number}
   force: boolean
 }
 
@@ -57,6 +57,7 @@ export interface RunFlags {
   'prometheus-metrics'?: string[]
   'prometheus-ratio'?: string[]
   'prometheus-preset'?: string
+  'prometheus-timeout'?: number
   force: boolean
 }
 
@@ -150,7 +151,13 @@ export function buildRunConfig(flags: RunFlags, env: {apiKey?: string} = {}): Ru
     seed: flags.seed,
     insecure: flags.insecure,
     prometheus: prometheusUrl
-      ? {url: prometheusUrl, metrics: flags['prometheus-metrics'] ?? [], ratios: flags['prometheus-ratio'] ?? [], preset: flags['prometheus-preset']}
+      ? {
+          url: prometheusUrl,
+          metrics: flags['prometheus-metrics'] ?? [],
+          ratios: flags['prometheus-ratio'] ?? [],
+          preset: flags['prometheus-preset'],
+          timeoutMs: (flags['prometheus-timeout'] ?? 2) * 1000,
+        }
       : undefined,
     force: flags.force,
   }

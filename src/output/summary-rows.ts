@@ -63,3 +63,17 @@ export function summaryBlocks(extra: SummaryBlock[] = []): SummaryBlock[] {
     ...extra,
   ]
 }
+
+/**
+ * One block per Prometheus metric or ratio (the seed's "Prometheus 指标" section): the distribution of its
+ * per-request values, then the authoritative round value (counter delta / gauge end value / ratio of deltas).
+ */
+export function prometheusBlocks(summaries: RoundSummary[]): SummaryBlock[] {
+  const names: string[] = []
+  for (const s of summaries) for (const n of s.prometheus?.names ?? []) if (!names.includes(n)) names.push(n)
+  return names.map((name) => {
+    const block = statsBlock(`Prometheus: ${name}`, (s) => s.prometheus?.per_request[name])
+    block.rows.push({label: 'Round value', value: (s) => s.prometheus?.round.values[name] ?? null})
+    return block
+  })
+}

@@ -33,7 +33,15 @@ export function roundTable(s: RoundSummary, extraRows: string[] = []): string {
     if (s.distributions[m.key].count === 0 && (m.key === 'cached_tokens' || m.key === 'chunk_gap')) continue
     lines.push(statsRow(m.label, s.distributions[m.key]))
   }
+  for (const name of s.prometheus?.names ?? []) lines.push(statsRow(name, s.prometheus!.per_request[name], 4))
   lines.push(...extraRows, rule('└', '┴', '┘'), '')
+  if (s.prometheus) {
+    const round = s.prometheus.round
+    const parts = s.prometheus.names.map((n) => `${n}=${fixed(round.values[n], 4)}${round.types[n] ? ` (${round.types[n]})` : ''}`)
+    lines.push(`Prometheus over the round (start→end scrape): ${parts.join(', ')}`)
+    if (round.resets.length > 0) lines.push(`  Counter reset (server restart?) in: ${round.resets.join(', ')} — no delta reported`)
+    lines.push('')
+  }
   lines.push(
     'Throughput:',
     `  Output tokens/s: ${fixed(s.throughput.output_tokens_per_s)} | Input tokens/s: ${fixed(s.throughput.input_tokens_per_s)} | Total tokens/s: ${fixed(s.throughput.total_tokens_per_s)}`,

@@ -7,9 +7,10 @@ import {inputError} from '../errors.js'
 import {listModels, resetPrefixCache} from '../http/control.js'
 import {createNodeTransport, isStreamOptionsRejection, preconnect} from '../http/node-transport.js'
 import type {PlannedRequest, TransportOptions} from '../http/transport.js'
+import {createPrometheusProbe, type PrometheusProbe} from '../metrics/probe.js'
 import {summaryCsv} from '../output/csv.js'
 import {roundJson} from '../output/round-json.js'
-import {summaryBlocks} from '../output/summary-rows.js'
+import {prometheusBlocks, summaryBlocks} from '../output/summary-rows.js'
 import {JsonlAppender, prepareOutputDir, writeFileAtomic, writeJson} from '../output/write.js'
 import {nowMs} from '../record/clock.js'
 import type {RequestRecord} from '../record/record.js'
@@ -51,6 +52,10 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
   }
   const startedAt = new Date()
   const slo = config.sloFile ? await loadSlo(config.sloFile) : undefined
+  // Built (and its selectors validated) before anything is sent.
+  const probe: PrometheusProbe | undefined = config.prometheus
+    ? createPrometheusProbe({...config.prometheus, onWarning: warn})
+    : undefined
   const samples = await loadSamples(config, warn)
   await prepareOutputDir(config.outputDir, {allowExisting: config.force})
 
@@ -84,6 +89,11 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
       includeUsage: true,
     }
     bodyOptions.includeUsage = await preflight(bodyOptions, transportOptions(1), warn)
+
+    if (probe) {
+      const missing = probe.missing(await probe.fresh())
+      if (missing.length > 0) warn(`--prometheus-url ${config.prometheus!.url} does not expose: ${missing.join(', ')} (values will be empty; try dual-bench prom-check)`)
+    }
 
     const salts = config.concurrency.map(() => (config.coldStart === 'salt' ? newSalt() : undefined))
     const plan = buildPlan(samples, config.concurrency, bodyOptions, {rounds: 2, salts})
@@ -124,6 +134,7 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
           files.push(file)
         },
         observer: {...io.observer, warn},
+        probe,
         slo,
       })
     } finally {
@@ -131,7 +142,7 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
     }
 
     const summaries = levels.flatMap((l) => l.rounds)
-    await writeFileAtomic(path.join(config.outputDir, 'metrics_summary.csv'), summaryCsv(summaries, summaryBlocks()))
+    await writeFileAtomic(path.join(config.outputDir, 'metrics_summary.csv'), summaryCsv(summaries, summaryBlocks(prometheusBlocks(summaries))))
     files.push('metrics_summary.csv')
     runJson.ended_at = new Date().toISOString()
     await writeJson(runJsonFile, runJson)

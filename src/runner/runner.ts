@@ -1,21 +1,13 @@
 import type {PlannedRequest, Transport} from '../http/transport.js'
+import type {PrometheusProbe} from '../metrics/probe.js'
 import {nowMs} from '../record/clock.js'
 import type {RequestRecord} from '../record/record.js'
 import type {Slo} from '../slo/slo.js'
 import {type RoundSummary, summarizeRound} from '../summary/round-summary.js'
-import {summarize} from '../summary/stats.js'
+import {type Stats, summarize} from '../summary/stats.js'
 import type {RunObserver} from './events.js'
 import type {PlannedLevel} from './plan.js'
 
-/** The part of the Prometheus probe (src/metrics) the runner needs: shared scrapes and their values. */
-export interface MetricsProbe<Ref = unknown> {
-  names(): string[]
-  shared(): Promise<Ref>
-  fresh(): Promise<Ref>
-  requestValues(before: Ref, after: Ref): Record<string, number | null>
-  roundValues(start: Ref, end: Ref): unknown
-  scrapeId?(ref: Ref): number | undefined
-}
 
 export interface RunnerDeps {
   /** A transport for one level; `maxSockets` is the level's concurrency. */
@@ -24,7 +16,7 @@ export interface RunnerDeps {
   preconnect?(transport: Transport, sockets: number): Promise<void>
   /** Flushes the server's prefix cache before a level (--cache-reset). */
   resetCache?(): Promise<void>
-  probe?: MetricsProbe
+  probe?: PrometheusProbe
   /** Called with every finished record, in completion order (requests.jsonl). */
   onRecord(record: RequestRecord): void
   /** Called when a round is complete, with all its records in plan order (round JSON). */
@@ -42,11 +34,6 @@ export interface LevelResult {
   concurrency: number
   salt?: string
   rounds: RoundSummary[]
-}
-
-/** Round summary plus the round's Prometheus numbers. */
-export type RoundWithMetrics = RoundSummary & {
-  prometheus?: {round: unknown; per_request: Record<string, ReturnType<typeof summarize>>}
 }
 
 /**
@@ -75,7 +62,7 @@ export async function runPlan(levels: PlannedLevel[], deps: RunnerDeps): Promise
   return results
 }
 
-async function runRound(concurrency: number, requests: PlannedRequest[], transport: Transport, deps: RunnerDeps): Promise<RoundWithMetrics> {
+async function runRound(concurrency: number, requests: PlannedRequest[], transport: Transport, deps: RunnerDeps): Promise<RoundSummary> {
   const round = requests[0]?.round ?? 1
   deps.observer?.roundStart?.({concurrency, round, total: requests.length})
   const probe = deps.probe
@@ -99,10 +86,11 @@ async function runRound(concurrency: number, requests: PlannedRequest[], transpo
       const before = probe ? await probe.shared() : undefined
       const record = await transport.send(request, {queuedAtMs, signal: deps.cancel})
       if (probe) {
+        // Only a scrape that started after this request ended can contain its own counter increments.
         pendingAfter.push(
-          probe.shared().then((after) => {
-            record.prometheus = probe.requestValues(before, after)
-            record.scrapes = {before: probe.scrapeId?.(before), after: probe.scrapeId?.(after)}
+          probe.shared({startedAfterMs: record.endedAtMs}).then((after) => {
+            record.prometheus = probe.requestValues(before!, after)
+            record.scrapes = {before: before!.id, after: after.id}
             finish(record, index)
           }),
         )
@@ -115,12 +103,12 @@ async function runRound(concurrency: number, requests: PlannedRequest[], transpo
   await Promise.all(pendingAfter)
 
   const done = records.filter((r) => r !== undefined)
-  const summary: RoundWithMetrics = summarizeRound(concurrency, round, done, deps.slo)
+  const summary = summarizeRound(concurrency, round, done, deps.slo)
   if (probe && roundStart !== undefined) {
     const roundEnd = await probe.fresh()
-    const perRequest: Record<string, ReturnType<typeof summarize>> = {}
+    const perRequest: Record<string, Stats> = {}
     for (const name of probe.names()) perRequest[name] = summarize(done.map((r) => r.prometheus?.[name]))
-    summary.prometheus = {round: probe.roundValues(roundStart, roundEnd), per_request: perRequest}
+    summary.prometheus = {names: probe.names(), round: probe.roundValues(roundStart, roundEnd), per_request: perRequest, health: probe.health()}
   }
   await deps.onRound(summary, done)
   deps.observer?.roundEnd?.({concurrency, round, summary})

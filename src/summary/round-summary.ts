@@ -1,3 +1,4 @@
+import type {PrometheusHealth, RoundPrometheus} from '../metrics/probe.js'
 import {chunkGapsMs, itlMs, latencyMs, outputSpeedTps, ttftMs} from '../record/derive.js'
 import type {FailureCategory, RequestRecord} from '../record/record.js'
 import {scoreRecord} from '../slo/score.js'
@@ -57,6 +58,19 @@ export interface RoundSummary {
   /** Where output token counts came from: the server's usage or counting content chunks. */
   token_sources: {usage: number; chunks: number}
   failures: Partial<Record<FailureCategory, {count: number; example: string}>>
+  /** Present with --prometheus-url: per-request distributions and the authoritative round values. */
+  prometheus?: RoundPrometheusSummary
+}
+
+export interface RoundPrometheusSummary {
+  /** Metric and ratio names in output order. */
+  names: string[]
+  /** From scrapes at round start and end: counter deltas, gauge end values, ratios of deltas. */
+  round: RoundPrometheus
+  /** Distribution of the per-request values (before/after each request, shared scrapes). */
+  per_request: Record<string, Stats>
+  /** Scrape failures and counter resets so far in the run. */
+  health: PrometheusHealth
 }
 
 const sum = (xs: Iterable<number>) => {
