@@ -16,7 +16,8 @@ export abstract class BaseCommand extends Command {
     for (const fn of this.cleanups.splice(0)) fn()
     if (error instanceof DualBenchError) {
       const hints = error.suggestions.map((s) => `\n  Try: ${s}`).join('')
-      this.logToStderr(`Error: ${error.message}${hints}`)
+      // Straight to stderr: oclif's logToStderr is silent under --json, and an error must always be seen.
+      process.stderr.write(`Error: ${error.message}${hints}\n`)
       this.exit(error.exit)
     }
     return super.catch(error)

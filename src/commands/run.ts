@@ -1,7 +1,9 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {buildRunConfig, type RunFlags} from '../config/run-config.js'
-import {loadEnvKey} from '../config/secrets.js'
+import {loadEnv} from '../config/secrets.js'
+import {inputError} from '../errors.js'
+import {loadResumeState, mergeResumeFlags} from '../run/resume.js'
 import {createProgress} from '../output/progress.js'
 import {cacheEffectLine, roundTable} from '../output/table.js'
 import {runBenchmark, type RunSummary} from '../run/run-benchmark.js'
@@ -25,7 +27,7 @@ Outputs in --output-dir: metrics_summary.csv, concurrency_<C>_round_<R>.json, re
   static override enableJsonFlag = true
 
   static override flags = {
-    dataset: Flags.string({char: 'd', summary: 'Dataset file: JSON array, {"data": [...]}, or JSONL.', required: true}),
+    dataset: Flags.string({char: 'd', summary: 'Dataset file: JSON array, {"data": [...]}, or JSONL. Required (except with --resume).'}),
     endpoint: Flags.string({summary: 'Full URL of the API, e.g. http://host:8000/v1/chat/completions or …/v1/completions. Default: the built-in simulator.'}),
     'num-samples': Flags.integer({char: 'n', summary: 'Use the first N samples (default: all).'}),
     concurrency: Flags.string({char: 'c', summary: 'One or more concurrency levels, run in the order given: --concurrency 5 10 20 (or 5,10,20).', multiple: true}),
@@ -52,24 +54,58 @@ Outputs in --output-dir: metrics_summary.csv, concurrency_<C>_round_<R>.json, re
     'prometheus-ratio': Flags.string({summary: 'A ratio of counter deltas: hit_rate=HITS/QUERIES.', multiple: true}),
     'prometheus-preset': Flags.string({summary: 'Cache and load metrics of a known server.', options: ['vllm', 'sglang', 'lmcache', 'llamacpp']}),
     'prometheus-timeout': Flags.integer({summary: 'Seconds to wait for one metrics scrape; a slow endpoint gives empty values, never a failed request.', default: 2}),
+    resume: Flags.string({summary: 'Continue the interrupted run in this output directory with its stored configuration; requests already measured are not sent again.'}),
+    retries: Flags.integer({summary: 'Retry a failed request (5xx, 429, connection, timeout, broken stream) up to N times with backoff. Off by default: a benchmark must not hide failures.', default: 0}),
+    'max-error-rate': Flags.string({summary: 'Abort a level early once more than this fraction of its requests failed (judged after 10 requests), e.g. 0.2.'}),
+    'first-token-timeout': Flags.integer({summary: 'Seconds allowed from send to the first token (default: --timeout).'}),
+    'drain-timeout': Flags.integer({summary: 'On Ctrl-C, seconds to wait for in-flight requests before cancelling them (a second Ctrl-C cancels at once).', default: 30}),
     progress: Flags.boolean({summary: 'Show a progress bar on stderr (TTY only).', default: true, allowNo: true}),
   }
 
   async run(): Promise<RunSummary> {
-    const {flags} = await this.parse(Run)
+    const {flags, raw} = await this.parse(Run)
     const number = (name: string, v: string | undefined) => {
       if (v === undefined) return undefined
       const n = Number(v)
-      if (v.trim() === '' || !Number.isFinite(n)) this.error(`--${name} must be a number, got "${v}"`, {exit: 2})
+      if (v.trim() === '' || !Number.isFinite(n)) throw inputError(`--${name} must be a number, got "${v}"`)
       return n
     }
-    const config = buildRunConfig(
-      {...flags, temperature: number('temperature', flags.temperature), 'top-p': number('top-p', flags['top-p'])} as RunFlags,
-      {apiKey: loadEnvKey()},
-    )
+    const given: Record<string, unknown> = {
+      ...flags,
+      temperature: number('temperature', flags.temperature),
+      'top-p': number('top-p', flags['top-p']),
+      'max-error-rate': number('max-error-rate', flags['max-error-rate']),
+    }
+    // Only flags typed on the command line count as "given" when checking a resume against the stored ones.
+    const explicit = Object.fromEntries(raw.filter((t) => t.type === 'flag').map((t) => [t.flag, given[t.flag]]))
+    const resume = flags.resume ? await loadResumeState(flags.resume) : undefined
+    let runFlags = given
+    if (resume) {
+      const {merged, differing} = mergeResumeFlags(resume.flags, explicit)
+      if (differing.length > 0) {
+        throw inputError(
+          `--resume ${flags.resume}: the configuration differs from the interrupted run in ${differing.map((k) => `--${k}`).join(', ')}`,
+          `Run \`dual-bench run --resume ${flags.resume}\` alone to continue with the stored configuration, or start a new run in another --output-dir.`,
+        )
+      }
+      runFlags = {...merged, resume: flags.resume, progress: flags.progress, 'drain-timeout': flags['drain-timeout']}
+    }
+    const env = loadEnv()
+    if (!runFlags.endpoint && env.endpoint && !resume) {
+      runFlags.endpoint = env.endpoint
+      this.logToStderr(`Using --endpoint ${env.endpoint} from MODEL_URL in .env`)
+    }
+    if (!runFlags.model && env.model && !resume) runFlags.model = env.model
+    const config = buildRunConfig(runFlags as unknown as RunFlags, {apiKey: env.apiKey})
+
     const progress = flags.progress && !this.jsonEnabled() ? createProgress() : undefined
     if (progress) this.onCleanup(() => progress.stop())
+    const {stop, cancel} = this.handleSignals(flags['drain-timeout'])
     const summary = await runBenchmark(config, {
+      stop,
+      cancel,
+      flags: runFlags,
+      resume,
       observer: {
         ...progress,
         roundEnd: (e) => {
@@ -87,6 +123,36 @@ Outputs in --output-dir: metrics_summary.csv, concurrency_<C>_round_<R>.json, re
     }
     this.log(`\nResults in ${summary.outputDir}: ${summary.files.join(', ')}`)
     if (summary.simulator) this.log('(Measured against the BUILT-IN SIMULATOR, not a model server.)')
+    if (summary.status === 'interrupted') {
+      if (this.jsonEnabled()) this.logJson(summary)
+      this.exit(130)
+    }
     return summary
+  }
+
+  /**
+   * First SIGINT/SIGTERM: start nothing new and let in-flight requests finish (at most `drainS` seconds);
+   * second: cancel them (recorded as cancelled). Either way every summary is written, then exit 130.
+   */
+  private handleSignals(drainS: number): {stop: AbortSignal; cancel: AbortSignal} {
+    const stop = new AbortController()
+    const cancel = new AbortController()
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (!stop.signal.aborted) {
+        stop.abort()
+        process.stderr.write(`\n${signal}: finishing in-flight requests (up to ${drainS} s; press Ctrl-C again to cancel them), then writing results…\n`)
+        setTimeout(() => cancel.abort(), drainS * 1000).unref()
+      } else if (!cancel.signal.aborted) {
+        process.stderr.write(`\n${signal}: cancelling in-flight requests…\n`)
+        cancel.abort()
+      }
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    this.onCleanup(() => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    })
+    return {stop: stop.signal, cancel: cancel.signal}
   }
 }

@@ -28,11 +28,17 @@ export interface RunConfig {
   insecure: boolean
   prometheus?: {url: string; metrics: string[]; ratios: string[]; preset?: string; timeoutMs: number}
   force: boolean
+  /** Continue the interrupted run in this directory (outputDir is the same directory). */
+  resume?: string
+  retries: number
+  /** Abort a level once its failure share exceeds this (0..1), after MIN_REQUESTS_FOR_ERROR_RATE requests. */
+  maxErrorRate?: number
+  firstTokenTimeoutMs?: number
 }
 
 /** Flags as the command parsed them (strings/numbers), before cross-field validation. */
 export interface RunFlags {
-  dataset: string
+  dataset?: string
   endpoint?: string
   model?: string
   'num-samples'?: number
@@ -59,6 +65,10 @@ export interface RunFlags {
   'prometheus-preset'?: string
   'prometheus-timeout'?: number
   force: boolean
+  resume?: string
+  retries?: number
+  'max-error-rate'?: number
+  'first-token-timeout'?: number
 }
 
 /** `--concurrency 5 10 20`, `--concurrency 5,10,20`: positive integers, in the order given, duplicates kept out. */
@@ -107,6 +117,7 @@ function timestamp(d = new Date()): string {
 
 /** Pure cross-field validation: flags (+ env-derived key) → RunConfig. */
 export function buildRunConfig(flags: RunFlags, env: {apiKey?: string} = {}): RunConfig {
+  if (!flags.dataset) throw inputError('--dataset is required', 'Example: --dataset examples/example_dataset.jsonl')
   const endpoint = flags.endpoint ? parseEndpoint(flags.endpoint) : undefined
   const positive = (name: string, v: number | undefined) => {
     if (v !== undefined && !(v > 0)) throw inputError(`--${name} must be greater than 0, got ${v}`)
@@ -115,6 +126,12 @@ export function buildRunConfig(flags: RunFlags, env: {apiKey?: string} = {}): Ru
   positive('timeout', flags.timeout)
   positive('max-input-length', flags['max-input-length'])
   positive('max-output-tokens', flags['max-output-tokens'])
+  positive('first-token-timeout', flags['first-token-timeout'])
+  if (flags.retries !== undefined && (!Number.isInteger(flags.retries) || flags.retries < 0)) throw inputError(`--retries must be a whole number ≥ 0, got ${flags.retries}`)
+  const maxErrorRate = flags['max-error-rate']
+  if (maxErrorRate !== undefined && !(maxErrorRate >= 0 && maxErrorRate <= 1)) {
+    throw inputError(`--max-error-rate must be a fraction between 0 and 1, got ${maxErrorRate}`, 'Example: --max-error-rate 0.2 (abort a level once more than 20% of its requests failed)')
+  }
   if (flags.temperature !== undefined && flags.temperature < 0) throw inputError(`--temperature must be ≥ 0, got ${flags.temperature}`)
   if (flags['top-p'] !== undefined && (flags['top-p'] <= 0 || flags['top-p'] > 1)) throw inputError(`--top-p must be in (0, 1], got ${flags['top-p']}`)
   if (flags['cold-start'] !== 'salt' && flags['cold-start'] !== 'none') throw inputError(`--cold-start must be "salt" or "none"`)
@@ -140,7 +157,7 @@ export function buildRunConfig(flags: RunFlags, env: {apiKey?: string} = {}): Ru
     maxOutputTokens: flags['max-output-tokens'],
     temperature: flags.temperature,
     topP: flags['top-p'],
-    outputDir: flags['output-dir'] ?? `results/${timestamp()}`,
+    outputDir: flags.resume ?? flags['output-dir'] ?? `results/${timestamp()}`,
     sloFile: flags['slo-file'],
     apiKey: flags['api-key'] ?? env.apiKey,
     coldStart: flags['cold-start'] as 'salt' | 'none',
@@ -160,6 +177,10 @@ export function buildRunConfig(flags: RunFlags, env: {apiKey?: string} = {}): Ru
         }
       : undefined,
     force: flags.force,
+    resume: flags.resume,
+    retries: flags.retries ?? 0,
+    maxErrorRate,
+    firstTokenTimeoutMs: flags['first-token-timeout'] === undefined ? undefined : flags['first-token-timeout'] * 1000,
   }
 }
 

@@ -79,6 +79,11 @@ export interface RequestRecord {
   /** Input length before/after truncation, in the unit the truncation used. */
   inputLength?: {original: number; truncated: number; unit: 'chars' | 'tokens'}
 
+  /** Which invocation of the run measured this record: 1, then +1 per --resume (durations never span a pause). */
+  session?: number
+  /** Extra attempts made under --retries before this outcome (0 or absent: first try). */
+  retries?: number
+
   /** Per-request Prometheus values by metric/ratio name (filled by the runner when --prometheus-url is set). */
   prometheus?: Record<string, number | null>
   /** Which shared scrapes this request used (ids from the scrape scheduler). */

@@ -21,16 +21,21 @@ import {startSimulator, type Simulator} from '../sim/index.js'
 import {parseSlo, type Slo} from '../slo/slo.js'
 import {type CacheEffect, cacheEffect, type RoundSummary} from '../summary/round-summary.js'
 import {VERSION} from '../version.js'
+import {storableFlags, type ResumeState} from './resume.js'
 
 /** Share of prompt tokens served from cache in round 1 above which round 1 is reported as not cold. */
 export const WARM_ROUND1_SHARE = 0.1
+/** --max-error-rate is judged only after this many requests of a level, so one early failure cannot abort it. */
+export const MIN_REQUESTS_FOR_ERROR_RATE = 10
 
 export interface RunSummary {
   outputDir: string
   endpoint: string
   model: string
   simulator: boolean
-  levels: {concurrency: number; rounds: RoundSummary[]; cache: CacheEffect | null}[]
+  /** complete: every planned request ran; interrupted: stopped by a signal (exit 130). */
+  status: 'complete' | 'interrupted'
+  levels: {concurrency: number; rounds: RoundSummary[]; cache: CacheEffect | null; aborted?: string}[]
   warnings: string[]
   files: string[]
 }
@@ -41,6 +46,14 @@ export interface RunIo {
   log(line: string): void
   /** Warnings, also collected into RunSummary.warnings. */
   warn(line: string): void
+  /** Aborted on the first Ctrl-C / SIGTERM: start nothing new. */
+  stop?: AbortSignal
+  /** Aborted on the second signal (or when the drain time is up): cancel in-flight requests. */
+  cancel?: AbortSignal
+  /** The flags as given, stored in run.json so --resume can rebuild the configuration. */
+  flags?: Record<string, unknown>
+  /** State of the run being resumed. */
+  resume?: ResumeState
 }
 
 /** One `dual-bench run`: load inputs, check the endpoint, run every level twice, write every output. */
@@ -53,11 +66,9 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
   const startedAt = new Date()
   const slo = config.sloFile ? await loadSlo(config.sloFile) : undefined
   // Built (and its selectors validated) before anything is sent.
-  const probe: PrometheusProbe | undefined = config.prometheus
-    ? createPrometheusProbe({...config.prometheus, onWarning: warn})
-    : undefined
+  const probe: PrometheusProbe | undefined = config.prometheus ? createPrometheusProbe({...config.prometheus, onWarning: warn}) : undefined
   const samples = await loadSamples(config, warn)
-  await prepareOutputDir(config.outputDir, {allowExisting: config.force})
+  if (!io.resume) await prepareOutputDir(config.outputDir, {allowExisting: config.force})
 
   let sim: Simulator | undefined
   let endpoint = config.endpoint
@@ -73,6 +84,7 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
       endpoint: endpoint!,
       apiKey: config.apiKey,
       timeoutMs: config.timeoutMs,
+      firstTokenTimeoutMs: config.firstTokenTimeoutMs,
       insecure: config.insecure,
       maxSockets,
       api: config.api,
@@ -95,7 +107,11 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
       if (missing.length > 0) warn(`--prometheus-url ${config.prometheus!.url} does not expose: ${missing.join(', ')} (values will be empty; try dual-bench prom-check)`)
     }
 
-    const salts = config.concurrency.map(() => (config.coldStart === 'salt' ? newSalt() : undefined))
+    // A resumed run must send the very same bytes, so it reuses the stored salts.
+    const storedSalts = io.resume?.runJson.salts
+    const salts = config.concurrency.map((c) =>
+      storedSalts ? (storedSalts[String(c)] ?? undefined) : config.coldStart === 'salt' ? newSalt() : undefined,
+    )
     const plan = buildPlan(samples, config.concurrency, bodyOptions, {rounds: 2, salts})
     const configuration = {
       ...redactConfig(config),
@@ -105,22 +121,35 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
       simulator: Boolean(sim),
       stream_options_include_usage: bodyOptions.includeUsage,
     }
+    const session = io.resume?.session ?? 1
+    type Session = {session: number; started_at: string; ended_at: string | null; status: string}
+    const sessions: Session[] = [...((io.resume?.runJson.sessions as Session[] | undefined) ?? []), {session, started_at: startedAt.toISOString(), ended_at: null, status: 'running'}]
     const runJson = {
       tool: 'dual-bench',
       version: VERSION,
-      started_at: startedAt.toISOString(),
+      started_at: (io.resume?.runJson.started_at as string) ?? startedAt.toISOString(),
       ended_at: null as string | null,
+      status: 'running' as 'running' | RunSummary['status'],
       configuration,
+      flags: io.resume?.flags ?? storableFlags(io.flags ?? {}),
       dataset: {path: path.resolve(config.dataset), sha256: await sha256File(config.dataset), samples: samples.length},
       salts: Object.fromEntries(config.concurrency.map((c, i) => [c, salts[i] ?? null])),
       slo: slo ?? null,
       simulator: sim ? {url: sim.url, note: 'built-in simulator: numbers describe the simulator, not a model server'} : null,
+      sessions,
+    }
+    if (io.resume) {
+      const stored = io.resume.runJson.dataset as {sha256?: string} | undefined
+      if (stored?.sha256 && stored.sha256 !== runJson.dataset.sha256) {
+        throw inputError(`--resume ${config.outputDir}: the dataset ${config.dataset} changed since the run started (SHA-256 differs); refusing to mix results`)
+      }
+      warn(`Resuming ${config.outputDir}: ${io.resume.completed.size} request(s) already measured are kept and not sent again.`)
     }
     const runJsonFile = path.join(config.outputDir, 'run.json')
     await writeJson(runJsonFile, runJson)
 
     const appender = new JsonlAppender(path.join(config.outputDir, 'requests.jsonl'))
-    const files = ['run.json', 'requests.jsonl']
+    const files = new Set(['run.json', 'requests.jsonl'])
     let levels: LevelResult[]
     try {
       levels = await runPlan(plan, {
@@ -131,35 +160,47 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
         onRound: async (summary, records) => {
           const file = `concurrency_${summary.concurrency}_round_${summary.round}.json`
           await writeJson(path.join(config.outputDir, file), roundJson(configuration, summary, records, slo))
-          files.push(file)
+          files.add(file)
         },
         observer: {...io.observer, warn},
         probe,
         slo,
+        stop: io.stop,
+        cancel: io.cancel,
+        completed: io.resume?.completed,
+        session,
+        retries: config.retries,
+        maxErrorRate: config.maxErrorRate === undefined ? undefined : {rate: config.maxErrorRate, minRequests: MIN_REQUESTS_FOR_ERROR_RATE},
       })
     } finally {
       await appender.close()
     }
 
+    const status: RunSummary['status'] = io.stop?.aborted ? 'interrupted' : 'complete'
     const summaries = levels.flatMap((l) => l.rounds)
     await writeFileAtomic(path.join(config.outputDir, 'metrics_summary.csv'), summaryCsv(summaries, summaryBlocks(prometheusBlocks(summaries))))
-    files.push('metrics_summary.csv')
+    files.add('metrics_summary.csv')
     runJson.ended_at = new Date().toISOString()
+    runJson.status = status
+    sessions[sessions.length - 1] = {...sessions[sessions.length - 1], ended_at: runJson.ended_at, status}
     await writeJson(runJsonFile, runJson)
+    if (status === 'interrupted') {
+      warn(`Interrupted: every finished request is kept in ${config.outputDir}. Continue with: dual-bench run --resume ${config.outputDir}`)
+    }
 
     const result: RunSummary['levels'] = levels.map((l) => {
       const [cold, warm] = l.rounds
       const effect = cold && warm ? cacheEffect(cold, warm) : null
-      if (effect?.round1_cached_share !== null && effect && effect.round1_cached_share > WARM_ROUND1_SHARE) {
+      if (effect && effect.round1_cached_share !== null && effect.round1_cached_share > WARM_ROUND1_SHARE) {
         warn(
           `Concurrency ${l.concurrency}: round 1 was not cold — the server reports ${(100 * effect.round1_cached_share).toFixed(1)}% of prompt tokens ` +
             'served from cache. Either the cache was already warm (keep --cold-start salt, add --cache-reset) or the dataset shares ' +
             'prefixes across samples (expected for shared-prefix datasets).',
         )
       }
-      return {concurrency: l.concurrency, rounds: l.rounds, cache: effect}
+      return {concurrency: l.concurrency, rounds: l.rounds, cache: effect, ...(l.aborted ? {aborted: l.aborted} : {})}
     })
-    return {outputDir: config.outputDir, endpoint: endpoint.toString(), model, simulator: Boolean(sim), levels: result, warnings, files}
+    return {outputDir: config.outputDir, endpoint: endpoint.toString(), model, simulator: Boolean(sim), status, levels: result, warnings, files: [...files]}
   } finally {
     await sim?.close()
   }
@@ -176,13 +217,13 @@ async function loadSlo(file: string): Promise<Slo> {
 }
 
 async function loadSamples(config: RunConfig, warn: (m: string) => void): Promise<Sample[]> {
-  const {samples, skipped} = await loadDataset(config.dataset, {
+  const {samples, skipped, skippedExamples} = await loadDataset(config.dataset, {
     numSamples: config.numSamples,
     skipInvalid: config.skipInvalid,
     shuffle: config.shuffle,
     seed: config.seed,
   })
-  if (skipped > 0) warn(`--skip-invalid: skipped ${skipped} invalid sample(s) in ${config.dataset}`)
+  if (skipped > 0) warn(`--skip-invalid: skipped ${skipped} invalid sample(s), e.g. ${skippedExamples.slice(0, 3).join('; ')}`)
   if (samples.length === 0) throw inputError(`--dataset ${config.dataset}: no samples to send`)
   if (config.maxInputLength === undefined) return samples
   return truncateSamples(samples, config.maxInputLength, await loadTokenizer(config.tokenizer))
@@ -190,9 +231,7 @@ async function loadSamples(config: RunConfig, warn: (m: string) => void): Promis
 
 async function defaultModel(endpoint: URL, control: {apiKey?: string; timeoutMs: number; insecure?: boolean}): Promise<string> {
   const models = await listModels(endpoint, control)
-  if (models.length === 0) {
-    throw inputError(`${endpoint.origin}/v1/models lists no model`, 'Pass --model NAME.')
-  }
+  if (models.length === 0) throw inputError(`${endpoint.origin}/v1/models lists no model`, 'Pass --model NAME.')
   return models[0]
 }
 
@@ -201,11 +240,7 @@ async function defaultModel(endpoint: URL, control: {apiKey?: string; timeoutMs:
  * finds out whether it accepts `stream_options.include_usage`. Returns whether to ask for usage. Its prompt
  * is a fixed tiny text, so it warms no sample's prefix.
  */
-async function preflight(
-  body: Parameters<typeof buildPlan>[2],
-  transportOptions: TransportOptions,
-  warn: (m: string) => void,
-): Promise<boolean> {
+async function preflight(body: Parameters<typeof buildPlan>[2], transportOptions: TransportOptions, warn: (m: string) => void): Promise<boolean> {
   const transport = createNodeTransport(transportOptions)
   try {
     const probe: Sample = {id: 'preflight', messages: [{role: 'user', content: `dual-bench preflight ${nowMs()}`}]}
@@ -214,8 +249,8 @@ async function preflight(
       const request: PlannedRequest = {...level.rounds[0][0], level: 0}
       return transport.send(request, {queuedAtMs: nowMs()})
     }
-    let record = await send(body.stream && body.includeUsage)
     let includeUsage = body.stream && body.includeUsage
+    let record = await send(includeUsage)
     if (!record.ok && includeUsage && isStreamOptionsRejection(record)) {
       includeUsage = false
       record = await send(false)

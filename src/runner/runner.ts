@@ -1,13 +1,12 @@
 import type {PlannedRequest, Transport} from '../http/transport.js'
 import type {PrometheusProbe} from '../metrics/probe.js'
 import {nowMs} from '../record/clock.js'
-import type {RequestRecord} from '../record/record.js'
+import type {FailureCategory, RequestRecord} from '../record/record.js'
 import type {Slo} from '../slo/slo.js'
 import {type RoundSummary, summarizeRound} from '../summary/round-summary.js'
 import {type Stats, summarize} from '../summary/stats.js'
 import type {RunObserver} from './events.js'
 import type {PlannedLevel} from './plan.js'
-
 
 export interface RunnerDeps {
   /** A transport for one level; `maxSockets` is the level's concurrency. */
@@ -19,7 +18,7 @@ export interface RunnerDeps {
   probe?: PrometheusProbe
   /** Called with every finished record, in completion order (requests.jsonl). */
   onRecord(record: RequestRecord): void
-  /** Called when a round is complete, with all its records in plan order (round JSON). */
+  /** Called when a round ends (complete or not), with its records in plan order (round JSON). */
   onRound(summary: RoundSummary, records: RequestRecord[]): Promise<void> | void
   observer?: RunObserver
   slo?: Slo
@@ -27,6 +26,15 @@ export interface RunnerDeps {
   stop?: AbortSignal
   /** Aborted: cancel in-flight requests too (recorded as cancelled). */
   cancel?: AbortSignal
+  /** Records measured by an earlier invocation (--resume), by `requestKey`; they are not sent again. */
+  completed?: Map<string, RequestRecord>
+  /** Stamped on every new record (1 for a fresh run, +1 per resume). */
+  session?: number
+  /** --retries: extra attempts for a retryable failure, with exponential backoff from `retryBackoffMs`. */
+  retries?: number
+  retryBackoffMs?: number
+  /** --max-error-rate: abort the level once its failure share exceeds `rate` after `minRequests` requests. */
+  maxErrorRate?: {rate: number; minRequests: number}
 }
 
 /** What the run produced, level by level. Records are not kept here: they went to onRecord/onRound. */
@@ -34,6 +42,20 @@ export interface LevelResult {
   concurrency: number
   salt?: string
   rounds: RoundSummary[]
+  /** Why the level stopped early, if it did. */
+  aborted?: 'interrupted' | 'max_error_rate'
+}
+
+/** Identity of one planned request across invocations: (level, round, sample position). */
+export function requestKey(r: {level: number; round: number; index: number}): string {
+  return `${r.level}/${r.round}/${r.index}`
+}
+
+/** Failures worth another attempt under --retries: the server or network may answer differently next time. */
+const RETRYABLE: ReadonlySet<FailureCategory> = new Set(['http_5xx', 'connection', 'timeout', 'first_token_timeout', 'stream_cut', 'malformed_sse', 'server_error_event'])
+
+function isRetryable(r: RequestRecord): boolean {
+  return !r.ok && r.error !== undefined && (RETRYABLE.has(r.error.category) || r.error.httpStatus === 429)
 }
 
 /**
@@ -45,65 +67,125 @@ export async function runPlan(levels: PlannedLevel[], deps: RunnerDeps): Promise
   const results: LevelResult[] = []
   for (const level of levels) {
     if (deps.stop?.aborted) break
-    await deps.resetCache?.()
+    const pending = level.rounds.flat().filter((r) => !deps.completed?.has(requestKey(r))).length
+    // A level finished by an earlier invocation is rebuilt from its records: nothing is sent, no cache reset.
+    if (pending > 0) await deps.resetCache?.()
     const transport = deps.createTransport(level.concurrency)
     const result: LevelResult = {concurrency: level.concurrency, salt: level.salt, rounds: []}
     results.push(result)
+    const levelState = {sent: 0, failed: 0, aborted: false}
     try {
+      await rewarmAfterResume(level, transport, deps)
       for (const requests of level.rounds) {
-        if (deps.stop?.aborted) break
-        await deps.preconnect?.(transport, Math.min(level.concurrency, requests.length))
-        result.rounds.push(await runRound(level.concurrency, requests, transport, deps))
+        if (deps.stop?.aborted || levelState.aborted) break
+        const toSend = requests.filter((r) => !deps.completed?.has(requestKey(r))).length
+        if (toSend > 0) await deps.preconnect?.(transport, Math.min(level.concurrency, toSend))
+        result.rounds.push(await runRound(level.concurrency, requests, transport, deps, levelState))
       }
     } finally {
       await transport.close()
     }
+    if (levelState.aborted) result.aborted = 'max_error_rate'
+    else if (deps.stop?.aborted) result.aborted = 'interrupted'
   }
   return results
 }
 
-async function runRound(concurrency: number, requests: PlannedRequest[], transport: Transport, deps: RunnerDeps): Promise<RoundSummary> {
+/**
+ * A run resumed in the middle of a level: the server's cache may have lost what the earlier invocation's part
+ * of the level put there (a restarted server, eviction). So the already-measured requests of the level are
+ * sent again, unmeasured, before the level goes on: the rest of the level then meets the cache state an
+ * uninterrupted run would have met.
+ */
+async function rewarmAfterResume(level: PlannedLevel, transport: Transport, deps: RunnerDeps): Promise<void> {
+  if (!deps.completed || deps.completed.size === 0) return
+  const all = level.rounds.flat()
+  const done = all.filter((r) => deps.completed!.has(requestKey(r)))
+  if (done.length === 0 || done.length === all.length) return
+  // Same bytes, so one send per distinct body is enough.
+  const bodies = [...new Map(done.map((r) => [r.index, r])).values()]
+  deps.observer?.warn?.(
+    `Concurrency ${level.concurrency}: resuming mid-level; re-sending ${bodies.length} already-measured request(s) unmeasured to restore the server's cache state.`,
+  )
+  let next = 0
+  const worker = async () => {
+    while (next < bodies.length && !deps.stop?.aborted) await transport.send(bodies[next++], {queuedAtMs: nowMs(), signal: deps.cancel})
+  }
+  await Promise.all(Array.from({length: Math.min(level.concurrency, bodies.length)}, worker))
+}
+
+async function runRound(
+  concurrency: number,
+  requests: PlannedRequest[],
+  transport: Transport,
+  deps: RunnerDeps,
+  level: {sent: number; failed: number; aborted: boolean},
+): Promise<RoundSummary> {
   const round = requests[0]?.round ?? 1
+  const queue = requests.filter((r) => !deps.completed?.has(requestKey(r)))
   deps.observer?.roundStart?.({concurrency, round, total: requests.length})
-  const probe = deps.probe
+  const probe = queue.length > 0 ? deps.probe : undefined
   const roundStart = probe ? await probe.fresh() : undefined
-  const records: RequestRecord[] = new Array(requests.length)
+  const records: (RequestRecord | undefined)[] = requests.map((r) => deps.completed?.get(requestKey(r)))
+  for (const r of records) if (r) deps.observer?.request?.(r)
   // Per-request "after" scrapes complete off the worker's critical path, so a slow /metrics never delays sends.
   const pendingAfter: Promise<void>[] = []
   let next = 0
 
-  const finish = (record: RequestRecord, index: number) => {
-    records[index] = record
+  const finish = (record: RequestRecord) => {
+    records[record.index] = record
     deps.onRecord(record)
     deps.observer?.request?.(record)
   }
 
+  const sendWithRetries = async (request: PlannedRequest): Promise<RequestRecord> => {
+    const queuedAtMs = nowMs()
+    let record = await transport.send(request, {queuedAtMs, signal: deps.cancel})
+    for (let attempt = 1; attempt <= (deps.retries ?? 0) && isRetryable(record) && !deps.stop?.aborted; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, (deps.retryBackoffMs ?? 200) * 2 ** (attempt - 1)))
+      record = await transport.send(request, {queuedAtMs, signal: deps.cancel})
+      record.retries = attempt
+    }
+    return record
+  }
+
+  const stopping = () => deps.stop?.aborted || level.aborted
   const worker = async () => {
-    while (next < requests.length && !deps.stop?.aborted) {
-      const index = next++
-      const request = requests[index]
-      const queuedAtMs = nowMs()
+    while (next < queue.length && !stopping()) {
+      const request = queue[next++]
       const before = probe ? await probe.shared() : undefined
-      const record = await transport.send(request, {queuedAtMs, signal: deps.cancel})
-      if (probe) {
+      const record = await sendWithRetries(request)
+      if (deps.session !== undefined) record.session = deps.session
+      level.sent++
+      if (!record.ok) level.failed++
+      const limit = deps.maxErrorRate
+      if (limit && level.sent >= limit.minRequests && level.failed / level.sent > limit.rate && !level.aborted) {
+        level.aborted = true
+        deps.observer?.warn?.(
+          `Concurrency ${concurrency}: ${level.failed} of ${level.sent} requests failed (> ${(100 * limit.rate).toFixed(1)}%, --max-error-rate); aborting this level.`,
+        )
+      }
+      if (probe && before) {
         // Only a scrape that started after this request ended can contain its own counter increments.
         pendingAfter.push(
           probe.shared({startedAfterMs: record.endedAtMs}).then((after) => {
-            record.prometheus = probe.requestValues(before!, after)
-            record.scrapes = {before: before!.id, after: after.id}
-            finish(record, index)
+            record.prometheus = probe.requestValues(before, after)
+            record.scrapes = {before: before.id, after: after.id}
+            finish(record)
           }),
         )
       } else {
-        finish(record, index)
+        finish(record)
       }
     }
   }
-  await Promise.all(Array.from({length: Math.min(concurrency, requests.length)}, worker))
+  await Promise.all(Array.from({length: Math.min(concurrency, queue.length)}, worker))
   await Promise.all(pendingAfter)
 
-  const done = records.filter((r) => r !== undefined)
+  const done = records.filter((r): r is RequestRecord => r !== undefined)
   const summary = summarizeRound(concurrency, round, done, deps.slo)
+  summary.planned_requests = requests.length
+  summary.complete = done.length === requests.length
   if (probe && roundStart !== undefined) {
     const roundEnd = await probe.fresh()
     const perRequest: Record<string, Stats> = {}

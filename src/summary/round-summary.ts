@@ -34,7 +34,13 @@ export interface RoundSummary {
   total_requests: number
   successful_requests: number
   failed_requests: number
-  /** First send → last completion, seconds. */
+  /** Requests the plan had for this round; more than total_requests when the round was cut short. */
+  planned_requests: number
+  /** False when the run was interrupted or the level aborted before every planned request finished. */
+  complete: boolean
+  /** --retries: requests that needed more than one attempt, and the extra attempts made. */
+  retries: {requests: number; attempts: number}
+  /** First send → last completion, seconds (summed per session when a resumed run spans a pause). */
   duration_s: number
   started_at: string | null
   ended_at: string | null
@@ -84,11 +90,21 @@ export function summarizeRound(concurrency: number, round: number, records: Requ
   const ok = records.filter((r) => r.ok)
   let start = Number.POSITIVE_INFINITY
   let end = Number.NEGATIVE_INFINITY
+  // A resumed round has records from several invocations; the pause between them is not round time.
+  const spans = new Map<number, {start: number; end: number}>()
   for (const r of records) {
     if (r.sentAtMs < start) start = r.sentAtMs
     if (r.endedAtMs > end) end = r.endedAtMs
+    const span = spans.get(r.session ?? 1)
+    if (!span) spans.set(r.session ?? 1, {start: r.sentAtMs, end: r.endedAtMs})
+    else {
+      if (r.sentAtMs < span.start) span.start = r.sentAtMs
+      if (r.endedAtMs > span.end) span.end = r.endedAtMs
+    }
   }
-  const durationS = records.length > 0 ? Math.max(0, (end - start) / 1000) : 0
+  let durationMs = 0
+  for (const span of spans.values()) durationMs += span.end - span.start
+  const durationS = Math.max(0, durationMs / 1000)
   const perS = (x: number) => (durationS > 0 ? x / durationS : 0)
 
   const gaps: number[] = []
@@ -139,6 +155,12 @@ export function summarizeRound(concurrency: number, round: number, records: Requ
     total_requests: records.length,
     successful_requests: ok.length,
     failed_requests: records.length - ok.length,
+    planned_requests: records.length,
+    complete: true,
+    retries: {
+      requests: records.filter((r) => (r.retries ?? 0) > 0).length,
+      attempts: sum(records.map((r) => r.retries ?? 0)),
+    },
     duration_s: durationS,
     started_at: records.length > 0 ? new Date(start).toISOString() : null,
     ended_at: records.length > 0 ? new Date(end).toISOString() : null,
