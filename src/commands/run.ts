@@ -5,7 +5,7 @@ import {loadEnv} from '../config/secrets.js'
 import {inputError} from '../errors.js'
 import {loadResumeState, mergeResumeFlags} from '../run/resume.js'
 import {createProgress} from '../output/progress.js'
-import {cacheEffectLine, roundTable} from '../output/table.js'
+import {cacheEffectLine, renderSamples, roundTable} from '../output/table.js'
 import {runBenchmark, type RunSummary} from '../run/run-benchmark.js'
 
 export default class Run extends BaseCommand {
@@ -54,6 +54,16 @@ Outputs in --output-dir: metrics_summary.csv, concurrency_<C>_round_<R>.json, re
     'prometheus-ratio': Flags.string({summary: 'A ratio of counter deltas: hit_rate=HITS/QUERIES.', multiple: true}),
     'prometheus-preset': Flags.string({summary: 'Cache and load metrics of a known server.', options: ['vllm', 'sglang', 'lmcache', 'llamacpp']}),
     'prometheus-timeout': Flags.integer({summary: 'Seconds to wait for one metrics scrape; a slow endpoint gives empty values, never a failed request.', default: 2}),
+    prompt: Flags.string({summary: 'Quick run without a dataset: send this prompt (50 requests per level unless --num-requests).'}),
+    system: Flags.string({summary: 'System message for --prompt.'}),
+    'num-requests': Flags.integer({summary: 'Requests per level (same as --requests-per-level; for --prompt runs).'}),
+    'requests-per-level': Flags.integer({summary: 'Send exactly N requests per level and round, cycling the dataset; repeated samples get a distinct salt so they are not cache hits.'}),
+    'single-round': Flags.boolean({summary: 'Run one round per level only (no cold/warm comparison).', default: false}),
+    'show-samples': Flags.integer({summary: 'Print the first N successful outputs with their latency, tokens and speed.', default: 0}),
+    api: Flags.string({summary: 'API spoken by the endpoint (default: from the endpoint path).', options: ['chat', 'completions', 'responses']}),
+    'extra-body': Flags.string({summary: 'JSON object merged into every request body, e.g. \'{"ignore_eos": true}\'.'}),
+    header: Flags.string({summary: 'Extra request header NAME:VALUE (repeatable). Values are never printed.', multiple: true}),
+    lang: Flags.string({summary: 'Language of the terminal tables and CSV labels: en, or zh (the seed tools\' Chinese terms).', options: ['en', 'zh'], default: 'en'}),
     resume: Flags.string({summary: 'Continue the interrupted run in this output directory with its stored configuration; requests already measured are not sent again.'}),
     retries: Flags.integer({summary: 'Retry a failed request (5xx, 429, connection, timeout, broken stream) up to N times with backoff. Off by default: a benchmark must not hide failures.', default: 0}),
     'max-error-rate': Flags.string({summary: 'Abort a level early once more than this fraction of its requests failed (judged after 10 requests), e.g. 0.2.'}),
@@ -110,7 +120,7 @@ Outputs in --output-dir: metrics_summary.csv, concurrency_<C>_round_<R>.json, re
         ...progress,
         roundEnd: (e) => {
           progress?.roundEnd?.(e)
-          this.log(roundTable(e.summary))
+          this.log(roundTable(e.summary, {lang: config.lang, stream: config.stream}))
         },
       },
       log: (line) => this.log(line),
@@ -119,8 +129,9 @@ Outputs in --output-dir: metrics_summary.csv, concurrency_<C>_round_<R>.json, re
     this.log('')
     for (const level of summary.levels) {
       const [cold, warm] = level.rounds
-      if (level.cache && cold && warm) this.log(cacheEffectLine(level.cache, cold, warm))
+      if (level.cache && cold && warm) this.log(cacheEffectLine(level.cache, cold, warm, config.lang))
     }
+    if (summary.samples.length > 0) this.log(`\n${renderSamples(summary.samples)}`)
     this.log(`\nResults in ${summary.outputDir}: ${summary.files.join(', ')}`)
     if (summary.simulator) this.log('(Measured against the BUILT-IN SIMULATOR, not a model server.)')
     if (summary.status === 'interrupted') {

@@ -1,9 +1,11 @@
 import {inputError} from '../errors.js'
+import {apiKindOf} from '../http/endpoint.js'
 import type {ApiKind} from '../http/transport.js'
 
 /** Everything a run needs, resolved and validated. The API key lives here but is never serialised (see redact). */
 export interface RunConfig {
-  dataset: string
+  /** Undefined for a quick --prompt run. */
+  dataset?: string
   /** Undefined: start the built-in simulator. */
   endpoint?: URL
   api: ApiKind
@@ -34,6 +36,17 @@ export interface RunConfig {
   /** Abort a level once its failure share exceeds this (0..1), after MIN_REQUESTS_FOR_ERROR_RATE requests. */
   maxErrorRate?: number
   firstTokenTimeoutMs?: number
+  /** 2 (cold, warm) or 1 with --single-round. */
+  rounds: number
+  /** Exactly this many requests per level (cycling the samples), from --requests-per-level / --num-requests. */
+  requestsPerLevel?: number
+  /** Quick run without a dataset (--prompt, --system). */
+  prompt?: {user: string; system?: string}
+  showSamples: number
+  extraBody?: Record<string, unknown>
+  /** Extra request headers; only their names are ever written out. */
+  headers: Record<string, string>
+  lang: 'en' | 'zh'
 }
 
 /** Flags as the command parsed them (strings/numbers), before cross-field validation. */
@@ -69,29 +82,51 @@ export interface RunFlags {
   retries?: number
   'max-error-rate'?: number
   'first-token-timeout'?: number
+  'single-round'?: boolean
+  'requests-per-level'?: number
+  'num-requests'?: number
+  prompt?: string
+  system?: string
+  'show-samples'?: number
+  'extra-body'?: string
+  header?: string[]
+  api?: string
+  lang?: string
 }
 
-/** `--concurrency 5 10 20`, `--concurrency 5,10,20`: positive integers, in the order given, duplicates kept out. */
+/** Largest concurrency a range may expand to: a typo such as 1-100000:1 should not plan a million levels. */
+const MAX_LEVELS = 200
+
+/**
+ * `--concurrency 5 10 20`, `5,10,20`, and ranges: `4-32` doubles from 4 up to 32 (4,8,16,32 — the usual sweep,
+ * as seed 001's `1,2,4-32`), `8-64:8` steps by 8. Positive integers, in the order given, duplicates dropped.
+ */
 export function parseConcurrency(values: string[] | undefined): number[] {
   if (!values || values.length === 0) return [1]
   const out: number[] = []
-  for (const part of values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean)) {
-    if (!/^\d+$/.test(part) || Number(part) < 1) {
-      throw inputError(`--concurrency: "${part}" is not a positive integer`, 'Example: --concurrency 5 10 20')
+  const example = 'Examples: --concurrency 5 10 20, --concurrency 1,2,4-32 (doubling), --concurrency 8-64:8 (step 8)'
+  for (const part of values.flatMap((v) => v.split(/[,\s]+/)).map((v) => v.trim()).filter(Boolean)) {
+    const range = /^(\d+)-(\d+)(?::(\d+))?$/.exec(part)
+    let expanded: number[]
+    if (range) {
+      const [from, to, step] = [Number(range[1]), Number(range[2]), range[3] === undefined ? undefined : Number(range[3])]
+      if (from < 1 || to < from || step === 0) throw inputError(`--concurrency: "${part}" is not a valid range (from ≥ 1, to ≥ from, step ≥ 1)`, example)
+      expanded = []
+      for (let c = from; c <= to && expanded.length <= MAX_LEVELS; c = step === undefined ? c * 2 : c + step) expanded.push(c)
+    } else if (/^\d+$/.test(part) && Number(part) >= 1) {
+      expanded = [Number(part)]
+    } else {
+      throw inputError(`--concurrency: "${part}" is not a positive integer or range`, example)
     }
-    const n = Number(part)
-    if (!out.includes(n)) out.push(n)
+    for (const n of expanded) if (!out.includes(n)) out.push(n)
+    if (out.length > MAX_LEVELS) throw inputError(`--concurrency: more than ${MAX_LEVELS} levels`, example)
   }
   if (out.length === 0) throw inputError('--concurrency: no value given', 'Example: --concurrency 5 10 20')
   return out
 }
 
-/** Chat or completions, from the endpoint path. */
-export function apiOf(endpoint: URL): ApiKind {
-  return /\/completions\/?$/.test(endpoint.pathname) && !/\/chat\/completions\/?$/.test(endpoint.pathname) ? 'completions' : 'chat'
-}
-
-export function parseEndpoint(value: string): URL {
+/** Parses --endpoint; without --api the path must name the API (…/chat/completions, …/completions, …/responses). */
+export function parseEndpoint(value: string, api?: ApiKind): URL {
   let url: URL
   try {
     url = new URL(value)
@@ -101,12 +136,7 @@ export function parseEndpoint(value: string): URL {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw inputError(`--endpoint must be http:// or https://, got ${url.protocol}`)
   }
-  if (!/\/completions\/?$/.test(url.pathname)) {
-    throw inputError(
-      `--endpoint ${url.origin}${url.pathname}: expected the full path of the API, ending in /v1/chat/completions or /v1/completions`,
-      `Try: --endpoint ${url.origin}/v1/chat/completions`,
-    )
-  }
+  if (api === undefined) apiKindOf(url)
   return url
 }
 
@@ -117,8 +147,14 @@ function timestamp(d = new Date()): string {
 
 /** Pure cross-field validation: flags (+ env-derived key) → RunConfig. */
 export function buildRunConfig(flags: RunFlags, env: {apiKey?: string} = {}): RunConfig {
-  if (!flags.dataset) throw inputError('--dataset is required', 'Example: --dataset examples/example_dataset.jsonl')
-  const endpoint = flags.endpoint ? parseEndpoint(flags.endpoint) : undefined
+  if (!flags.dataset && flags.prompt === undefined) {
+    throw inputError('--dataset is required (or --prompt for a quick run without a dataset)', 'Example: --dataset examples/example_dataset.jsonl')
+  }
+  if (flags.dataset && flags.prompt !== undefined) throw inputError('--dataset and --prompt exclude each other: give one')
+  if (flags.prompt !== undefined && !flags.prompt.trim()) throw inputError('--prompt is empty')
+  const api = flags.api as ApiKind | undefined
+  if (api !== undefined && !['chat', 'completions', 'responses'].includes(api)) throw inputError(`--api must be chat, completions or responses, got "${api}"`)
+  const endpoint = flags.endpoint ? parseEndpoint(flags.endpoint, api) : undefined
   const positive = (name: string, v: number | undefined) => {
     if (v !== undefined && !(v > 0)) throw inputError(`--${name} must be greater than 0, got ${v}`)
   }
@@ -127,6 +163,16 @@ export function buildRunConfig(flags: RunFlags, env: {apiKey?: string} = {}): Ru
   positive('max-input-length', flags['max-input-length'])
   positive('max-output-tokens', flags['max-output-tokens'])
   positive('first-token-timeout', flags['first-token-timeout'])
+  positive('requests-per-level', flags['requests-per-level'])
+  positive('num-requests', flags['num-requests'])
+  if (flags['requests-per-level'] !== undefined && flags['num-requests'] !== undefined && flags['requests-per-level'] !== flags['num-requests']) {
+    throw inputError('--num-requests and --requests-per-level are the same setting; give one')
+  }
+  if (flags['show-samples'] !== undefined && flags['show-samples'] < 0) throw inputError(`--show-samples must be ≥ 0, got ${flags['show-samples']}`)
+  const extraBody = parseExtraBody(flags['extra-body'])
+  const headers = parseHeaders(flags.header ?? [])
+  const lang = flags.lang ?? 'en'
+  if (lang !== 'en' && lang !== 'zh') throw inputError(`--lang must be en or zh, got "${lang}"`)
   if (flags.retries !== undefined && (!Number.isInteger(flags.retries) || flags.retries < 0)) throw inputError(`--retries must be a whole number ≥ 0, got ${flags.retries}`)
   const maxErrorRate = flags['max-error-rate']
   if (maxErrorRate !== undefined && !(maxErrorRate >= 0 && maxErrorRate <= 1)) {
@@ -147,7 +193,7 @@ export function buildRunConfig(flags: RunFlags, env: {apiKey?: string} = {}): Ru
   return {
     dataset: flags.dataset,
     endpoint,
-    api: endpoint ? apiOf(endpoint) : 'chat',
+    api: api ?? (endpoint ? apiKindOf(endpoint) : 'chat'),
     model: flags.model,
     numSamples: flags['num-samples'],
     concurrency: parseConcurrency(flags.concurrency),
@@ -181,11 +227,51 @@ export function buildRunConfig(flags: RunFlags, env: {apiKey?: string} = {}): Ru
     retries: flags.retries ?? 0,
     maxErrorRate,
     firstTokenTimeoutMs: flags['first-token-timeout'] === undefined ? undefined : flags['first-token-timeout'] * 1000,
+    rounds: flags['single-round'] ? 1 : 2,
+    // A quick --prompt run sends the prompt 50 times per level by default, like seed 000's endpoint tester.
+    requestsPerLevel: flags['requests-per-level'] ?? flags['num-requests'] ?? (flags.prompt !== undefined ? 50 : undefined),
+    prompt: flags.prompt !== undefined ? {user: flags.prompt, system: flags.system} : undefined,
+    showSamples: flags['show-samples'] ?? 0,
+    extraBody,
+    headers,
+    lang,
   }
+}
+
+/** `--extra-body '{"ignore_eos": true}'`: a JSON object merged into every request body. */
+export function parseExtraBody(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (error) {
+    throw inputError(`--extra-body is not valid JSON (${(error as Error).message})`, `Example: --extra-body '{"ignore_eos": true, "top_k": 20}'`)
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw inputError('--extra-body must be a JSON object', `Example: --extra-body '{"ignore_eos": true}'`)
+  return value as Record<string, unknown>
+}
+
+/** `--header K:V` (repeatable) → headers. The values may be secrets: they are sent, never printed. */
+export function parseHeaders(values: string[]): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const v of values) {
+    const i = v.indexOf(':')
+    const name = i > 0 ? v.slice(0, i).trim() : ''
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+      throw inputError(`--header "${name || v.split(':')[0]}…": expected NAME:VALUE with a valid header name`, 'Example: --header X-Request-Source:benchmark')
+    }
+    headers[name] = v.slice(i + 1).trim()
+  }
+  return headers
 }
 
 /** The configuration as written to run.json / round JSON: no secret, URLs as strings. */
 export function redactConfig(c: RunConfig): Record<string, unknown> {
-  const {apiKey, endpoint, ...rest} = c
-  return {...rest, endpoint: endpoint?.toString() ?? null, api_key: apiKey ? '<redacted>' : null}
+  const {apiKey, endpoint, headers, ...rest} = c
+  return {
+    ...rest,
+    endpoint: endpoint?.toString() ?? null,
+    api_key: apiKey ? '<redacted>' : null,
+    headers: Object.fromEntries(Object.keys(headers).map((k) => [k, '<redacted>'])),
+  }
 }

@@ -1,9 +1,10 @@
-import {itlMs, latencyMs, ttftMs} from '../record/derive.js'
+import {itlMs, latencyMs, outputSpeedTps, ttftMs} from '../record/derive.js'
 import type {RequestRecord} from '../record/record.js'
 import {scoreRecord} from '../slo/score.js'
 import type {Slo} from '../slo/slo.js'
 import {DISTRIBUTION_METRICS, type RoundSummary} from '../summary/round-summary.js'
 import {STAT_KEYS} from '../summary/stats.js'
+import {stringify} from 'csv-stringify/sync'
 import {round3} from './format.js'
 
 /**
@@ -39,6 +40,7 @@ export function flatSummary(s: RoundSummary & {prometheus?: unknown}): Record<st
   out.cache = {...s.cache, cached_share: round3(s.cache.cached_share)}
   out.token_sources = s.token_sources
   out.failures = s.failures
+  out.errors = s.errors
   if (s.prometheus !== undefined) out.prometheus = s.prometheus
   return out
 }
@@ -79,4 +81,37 @@ export function roundJson(
     summary: flatSummary(summary),
     requests: records.map((r) => requestRow(r, slo)),
   }
+}
+
+/** Columns of the per-request CSV (seed 001's requests_cX.csv), append-only. */
+export const REQUEST_CSV_COLUMNS = [
+  'index', 'sample_id', 'success', 'error_category', 'error', 'ttft_ms', 'itl_ms', 'latency_ms', 'queue_ms',
+  'input_tokens', 'output_tokens', 'cached_tokens', 'output_tokens_source', 'output_speed_tps', 'slo_met', 'prompt',
+] as const
+
+/** Pure: one row per request of a round, in plan order. */
+export function requestsCsv(records: RequestRecord[], slo?: Slo): string {
+  const rows = records.map((r) => {
+    const row = requestRow(r, slo)
+    const values: Record<(typeof REQUEST_CSV_COLUMNS)[number], unknown> = {
+      index: r.index,
+      sample_id: r.sampleId,
+      success: r.ok,
+      error_category: r.error?.category ?? '',
+      error: r.error?.message ?? '',
+      ttft_ms: row.ttft,
+      itl_ms: row.itl,
+      latency_ms: row.latency,
+      queue_ms: row.queue_ms,
+      input_tokens: row.input_tokens,
+      output_tokens: row.output_tokens,
+      cached_tokens: row.cached_tokens,
+      output_tokens_source: row.output_tokens_source,
+      output_speed_tps: round3(outputSpeedTps(r)),
+      slo_met: row.slo_met,
+      prompt: r.promptPreview,
+    }
+    return REQUEST_CSV_COLUMNS.map((c) => values[c] ?? '')
+  })
+  return stringify([[...REQUEST_CSV_COLUMNS], ...rows], {cast: {boolean: (b) => String(b)}})
 }

@@ -10,7 +10,10 @@ export interface SummaryBlock {
   rows: {label: string; value: (s: RoundSummary) => number | null}[]
 }
 
-/** The seed's stats rows for a distribution block, in its order. */
+/**
+ * The stats rows of a distribution block: the seed's seven in its order, then P95 (asked for by users of the
+ * sweep tool) appended so the seed's rows keep their positions.
+ */
 export const SEED_STATS: {label: string; key: keyof Stats}[] = [
   {label: 'Avg', key: 'avg'},
   {label: 'P50', key: 'p50'},
@@ -19,6 +22,7 @@ export const SEED_STATS: {label: string; key: keyof Stats}[] = [
   {label: 'Min', key: 'min'},
   {label: 'Max', key: 'max'},
   {label: 'Stddev', key: 'stddev'},
+  {label: 'P95', key: 'p95'},
 ]
 
 export function statsBlock(title: string, pick: (s: RoundSummary) => Stats | undefined): SummaryBlock {
@@ -39,6 +43,8 @@ export function summaryBlocks(extra: SummaryBlock[] = []): SummaryBlock[] {
         {label: 'Requests/s', value: (s) => s.throughput.requests_per_s},
         {label: 'Input tokens/s', value: (s) => s.throughput.input_tokens_per_s},
         {label: 'Total tokens/s', value: (s) => s.throughput.total_tokens_per_s},
+        {label: 'Error rate (%)', value: (s) => (s.total_requests > 0 ? (100 * s.failed_requests) / s.total_requests : null)},
+        {label: 'Retried requests', value: (s) => s.retries.requests},
       ],
     },
     {

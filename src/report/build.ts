@@ -1,6 +1,6 @@
 import {renderCharts, reportCharts} from './charts.js'
 import {reportHtml} from './html.js'
-import type {Lang} from './i18n.js'
+import type {Lang} from '../output/i18n.js'
 import {reportMarkdown} from './markdown.js'
 import type {RunResults} from './model.js'
 

@@ -5,7 +5,7 @@
  */
 import * as vega from 'vega'
 import {compile, type TopLevelSpec} from 'vega-lite'
-import {type Lang, roundName, t} from './i18n.js'
+import {type Lang, roundName, t} from '../output/i18n.js'
 import {levelsOf, type RunResults} from './model.js'
 import {prometheusNames} from './tables.js'
 

@@ -2,7 +2,7 @@
 import path from 'node:path'
 import {fixed} from '../output/format.js'
 import {configRows} from './config-view.js'
-import {type Lang, roundColumnLabel, t} from './i18n.js'
+import {type Lang, roundColumnLabel, t} from '../output/i18n.js'
 import type {RunResults} from './model.js'
 import {type ColdWarm, levelSpeedups} from './speedup.js'
 import {summaryTable} from './tables.js'

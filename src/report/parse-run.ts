@@ -177,6 +177,7 @@ export function parseRoundJson(text: string, file: string): ParsedRound {
     planned_requests: typeof s.planned_requests === 'number' ? s.planned_requests : s.total_requests,
     complete: (r.summary as {complete?: unknown}).complete !== false,
     retries: (r.summary as {retries?: RoundSummary['retries']}).retries ?? {requests: 0, attempts: 0},
+    errors: (r.summary as {errors?: RoundSummary['errors']}).errors ?? [],
     duration_s: s.duration_s ?? 0,
     started_at: s.started_at ?? null,
     ended_at: s.ended_at ?? null,

@@ -1,6 +1,6 @@
 import {fixed} from '../output/format.js'
 import {prometheusBlocks, type SummaryBlock, summaryBlocks} from '../output/summary-rows.js'
-import {type Lang, roundColumnLabel, t} from './i18n.js'
+import {type Lang, roundColumnLabel, t} from '../output/i18n.js'
 import type {RunResults} from './model.js'
 
 /** A rendered-to-text table block: a title row and labelled rows, one cell per (level, round). */

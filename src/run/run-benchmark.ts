@@ -9,13 +9,13 @@ import {createNodeTransport, isStreamOptionsRejection, preconnect} from '../http
 import type {PlannedRequest, TransportOptions} from '../http/transport.js'
 import {createPrometheusProbe, type PrometheusProbe} from '../metrics/probe.js'
 import {summaryCsv} from '../output/csv.js'
-import {roundJson} from '../output/round-json.js'
+import {requestsCsv, roundJson} from '../output/round-json.js'
 import {prometheusBlocks, summaryBlocks} from '../output/summary-rows.js'
 import {JsonlAppender, prepareOutputDir, writeFileAtomic, writeJson} from '../output/write.js'
 import {nowMs} from '../record/clock.js'
 import type {RequestRecord} from '../record/record.js'
 import type {RunObserver} from '../runner/events.js'
-import {buildPlan, newSalt} from '../runner/plan.js'
+import {buildPlan, newSalt, repeatSamples} from '../runner/plan.js'
 import {type LevelResult, runPlan} from '../runner/runner.js'
 import {startSimulator, type Simulator} from '../sim/index.js'
 import {parseSlo, type Slo} from '../slo/slo.js'
@@ -36,6 +36,8 @@ export interface RunSummary {
   /** complete: every planned request ran; interrupted: stopped by a signal (exit 130). */
   status: 'complete' | 'interrupted'
   levels: {concurrency: number; rounds: RoundSummary[]; cache: CacheEffect | null; aborted?: string}[]
+  /** The first --show-samples successful requests, with their outputs. */
+  samples: RequestRecord[]
   warnings: string[]
   files: string[]
 }
@@ -83,6 +85,7 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
     const transportOptions = (maxSockets: number): TransportOptions => ({
       endpoint: endpoint!,
       apiKey: config.apiKey,
+      headers: config.headers,
       timeoutMs: config.timeoutMs,
       firstTokenTimeoutMs: config.firstTokenTimeoutMs,
       insecure: config.insecure,
@@ -99,6 +102,7 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
       topP: config.topP,
       stream: config.stream,
       includeUsage: true,
+      extraBody: config.extraBody,
     }
     bodyOptions.includeUsage = await preflight(bodyOptions, transportOptions(1), warn)
 
@@ -112,12 +116,14 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
     const salts = config.concurrency.map((c) =>
       storedSalts ? (storedSalts[String(c)] ?? undefined) : config.coldStart === 'salt' ? newSalt() : undefined,
     )
-    const plan = buildPlan(samples, config.concurrency, bodyOptions, {rounds: 2, salts})
+    const planned = config.requestsPerLevel === undefined ? samples : repeatSamples(samples, config.requestsPerLevel)
+    const plan = buildPlan(planned, config.concurrency, bodyOptions, {rounds: config.rounds, salts})
     const configuration = {
       ...redactConfig(config),
       endpoint: endpoint.toString(),
       model,
       num_samples: samples.length,
+      requests_per_round: planned.length,
       simulator: Boolean(sim),
       stream_options_include_usage: bodyOptions.includeUsage,
     }
@@ -132,7 +138,9 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
       status: 'running' as 'running' | RunSummary['status'],
       configuration,
       flags: io.resume?.flags ?? storableFlags(io.flags ?? {}),
-      dataset: {path: path.resolve(config.dataset), sha256: await sha256File(config.dataset), samples: samples.length},
+      dataset: config.dataset
+        ? {path: path.resolve(config.dataset), sha256: await sha256File(config.dataset), samples: samples.length}
+        : {prompt: true, samples: samples.length},
       salts: Object.fromEntries(config.concurrency.map((c, i) => [c, salts[i] ?? null])),
       slo: slo ?? null,
       simulator: sim ? {url: sim.url, note: 'built-in simulator: numbers describe the simulator, not a model server'} : null,
@@ -140,7 +148,7 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
     }
     if (io.resume) {
       const stored = io.resume.runJson.dataset as {sha256?: string} | undefined
-      if (stored?.sha256 && stored.sha256 !== runJson.dataset.sha256) {
+      if (stored?.sha256 && 'sha256' in runJson.dataset && stored.sha256 !== runJson.dataset.sha256) {
         throw inputError(`--resume ${config.outputDir}: the dataset ${config.dataset} changed since the run started (SHA-256 differs); refusing to mix results`)
       }
       warn(`Resuming ${config.outputDir}: ${io.resume.completed.size} request(s) already measured are kept and not sent again.`)
@@ -150,6 +158,7 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
 
     const appender = new JsonlAppender(path.join(config.outputDir, 'requests.jsonl'))
     const files = new Set(['run.json', 'requests.jsonl'])
+    const shown: RequestRecord[] = []
     let levels: LevelResult[]
     try {
       levels = await runPlan(plan, {
@@ -158,9 +167,11 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
         resetCache: config.cacheReset ? () => resetPrefixCache(config.cacheReset!, endpoint!, control) : undefined,
         onRecord: (r) => appender.write(r),
         onRound: async (summary, records) => {
-          const file = `concurrency_${summary.concurrency}_round_${summary.round}.json`
-          await writeJson(path.join(config.outputDir, file), roundJson(configuration, summary, records, slo))
-          files.add(file)
+          const base = `concurrency_${summary.concurrency}_round_${summary.round}`
+          await writeJson(path.join(config.outputDir, `${base}.json`), roundJson(configuration, summary, records, slo))
+          await writeFileAtomic(path.join(config.outputDir, `requests_c${summary.concurrency}_r${summary.round}.csv`), requestsCsv(records, slo))
+          files.add(`${base}.json`).add(`requests_c${summary.concurrency}_r${summary.round}.csv`)
+          for (const r of records) if (r.ok && shown.length < config.showSamples) shown.push(r)
         },
         observer: {...io.observer, warn},
         probe,
@@ -178,7 +189,7 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
 
     const status: RunSummary['status'] = io.stop?.aborted ? 'interrupted' : 'complete'
     const summaries = levels.flatMap((l) => l.rounds)
-    await writeFileAtomic(path.join(config.outputDir, 'metrics_summary.csv'), summaryCsv(summaries, summaryBlocks(prometheusBlocks(summaries))))
+    await writeFileAtomic(path.join(config.outputDir, 'metrics_summary.csv'), summaryCsv(summaries, summaryBlocks(prometheusBlocks(summaries)), config.lang))
     files.add('metrics_summary.csv')
     runJson.ended_at = new Date().toISOString()
     runJson.status = status
@@ -200,7 +211,17 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
       }
       return {concurrency: l.concurrency, rounds: l.rounds, cache: effect, ...(l.aborted ? {aborted: l.aborted} : {})}
     })
-    return {outputDir: config.outputDir, endpoint: endpoint.toString(), model, simulator: Boolean(sim), status, levels: result, warnings, files: [...files]}
+    return {
+      outputDir: config.outputDir,
+      endpoint: endpoint.toString(),
+      model,
+      simulator: Boolean(sim),
+      status,
+      levels: result,
+      samples: shown,
+      warnings,
+      files: [...files],
+    }
   } finally {
     await sim?.close()
   }
@@ -217,14 +238,20 @@ async function loadSlo(file: string): Promise<Slo> {
 }
 
 async function loadSamples(config: RunConfig, warn: (m: string) => void): Promise<Sample[]> {
-  const {samples, skipped, skippedExamples} = await loadDataset(config.dataset, {
+  if (config.prompt) {
+    const messages: Sample['messages'] = config.prompt.system ? [{role: 'system', content: config.prompt.system}] : []
+    messages.push({role: 'user', content: config.prompt.user})
+    return [{id: 'prompt', messages}]
+  }
+  const dataset = config.dataset!
+  const {samples, skipped, skippedExamples} = await loadDataset(dataset, {
     numSamples: config.numSamples,
     skipInvalid: config.skipInvalid,
     shuffle: config.shuffle,
     seed: config.seed,
   })
   if (skipped > 0) warn(`--skip-invalid: skipped ${skipped} invalid sample(s), e.g. ${skippedExamples.slice(0, 3).join('; ')}`)
-  if (samples.length === 0) throw inputError(`--dataset ${config.dataset}: no samples to send`)
+  if (samples.length === 0) throw inputError(`--dataset ${dataset}: no samples to send`)
   if (config.maxInputLength === undefined) return samples
   return truncateSamples(samples, config.maxInputLength, await loadTokenizer(config.tokenizer))
 }

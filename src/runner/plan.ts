@@ -22,6 +22,19 @@ export interface PlannedLevel {
   rounds: PlannedRequest[][]
 }
 
+/**
+ * Pure: exactly `n` requests per level from the dataset (--requests-per-level / --num-requests): the samples in
+ * order, cycling when `n` is larger. Copy k > 0 of a sample gets id `<id>#k` and its own salt suffix, so repeats
+ * are distinct requests (identical bytes would hit the cache inside round 1 and make it warm).
+ */
+export function repeatSamples(samples: Sample[], n: number): {sample: Sample; repeat: number}[] {
+  return Array.from({length: n}, (_, i) => {
+    const sample = samples[i % samples.length]
+    const repeat = Math.floor(i / samples.length)
+    return {sample: repeat === 0 ? sample : {...sample, id: `${sample.id}#${repeat}`}, repeat}
+  })
+}
+
 /** A short salt line unique to one level, e.g. "[dual-bench 5f2c9a1e]". */
 export function newSalt(): string {
   return `[dual-bench ${randomBytes(4).toString('hex')}]`
@@ -32,14 +45,19 @@ export function newSalt(): string {
  * sends every sample in dataset order, then round 2 sends the same bodies in the same order.
  */
 export function buildPlan(
-  samples: Sample[],
+  input: Sample[] | {sample: Sample; repeat: number}[],
   levels: number[],
   body: BodyOptions,
   opts: {rounds: number; salts: (string | undefined)[]},
 ): PlannedLevel[] {
+  const entries = input.map((x) => ('sample' in x ? x : {sample: x, repeat: 0}))
+  const samples = entries.map((e) => e.sample)
   return levels.map((concurrency, li) => {
-    const salt = opts.salts[li]
-    const bodies = samples.map((s) => buildRequestBody(s, {...body, salt}))
+    const levelSalt = opts.salts[li]
+    const bodies = entries.map(({sample, repeat}) => {
+      const salt = repeat === 0 ? levelSalt : `${levelSalt ?? '[dual-bench]'} #${repeat}`
+      return buildRequestBody(sample, {...body, salt})
+    })
     const rounds = Array.from({length: opts.rounds}, (_, ri) =>
       samples.map(
         (s, index): PlannedRequest => ({
@@ -53,6 +71,6 @@ export function buildPlan(
         }),
       ),
     )
-    return {concurrency, salt, rounds}
+    return {concurrency, salt: levelSalt, rounds}
   })
 }

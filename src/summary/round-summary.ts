@@ -64,6 +64,8 @@ export interface RoundSummary {
   /** Where output token counts came from: the server's usage or counting content chunks. */
   token_sources: {usage: number; chunks: number}
   failures: Partial<Record<FailureCategory, {count: number; example: string}>>
+  /** Distinct error messages with their counts, most frequent first (at most MAX_DISTINCT_ERRORS). */
+  errors: {category: FailureCategory; message: string; count: number}[]
   /** Present with --prometheus-url: per-request distributions and the authoritative round values. */
   prometheus?: RoundPrometheusSummary
 }
@@ -78,6 +80,9 @@ export interface RoundPrometheusSummary {
   /** Scrape failures and counter resets so far in the run. */
   health: PrometheusHealth
 }
+
+/** Distinct error messages kept per round; a storm of unique messages must not bloat the outputs. */
+export const MAX_DISTINCT_ERRORS = 20
 
 const sum = (xs: Iterable<number>) => {
   let s = 0
@@ -149,6 +154,16 @@ export function summarizeRound(concurrency: number, round: number, records: Requ
     f.count++
   }
 
+  const distinct = new Map<string, {category: FailureCategory; message: string; count: number}>()
+  for (const r of records) {
+    if (r.ok || !r.error) continue
+    const key = `${r.error.category}\u0000${r.error.message}`
+    const e = distinct.get(key) ?? {category: r.error.category, message: r.error.message, count: 0}
+    e.count++
+    distinct.set(key, e)
+  }
+  const errors = [...distinct.values()].sort((a, b) => b.count - a.count).slice(0, MAX_DISTINCT_ERRORS)
+
   return {
     concurrency,
     round,
@@ -183,6 +198,7 @@ export function summarizeRound(concurrency: number, round: number, records: Requ
       chunks: ok.filter((r) => r.outputTokensSource === 'chunks').length,
     },
     failures,
+    errors,
   }
 }
 

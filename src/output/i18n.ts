@@ -11,6 +11,9 @@ export type Lang = (typeof LANGS)[number]
 export const ZH: Readonly<Record<string, string>> = {
   // metrics_summary.csv layout (output/csv.ts, output/summary-rows.ts)
   'Metric/Round': '指标/轮次',
+  'Error rate (%)': '错误率 (%)',
+  'Retried requests': '重试请求数',
+  'Round value (start→end scrape)': '整轮值（开始→结束抓取）',
   Avg: '平均值',
   P50: '中位数',
   P90: 'P90',
