@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {writeFileAtomic} from '../output/write.js'
 import {buildReport, REPORT_FORMATS, reportFileName} from '../report/build.js'
-import {LANGS} from '../report/i18n.js'
+import {LANGS} from '../output/i18n.js'
 import {loadRun} from '../report/load-run.js'
 
 export interface ReportResult {
