@@ -16,8 +16,10 @@ export abstract class BaseCommand extends Command {
     for (const fn of this.cleanups.splice(0)) fn()
     if (error instanceof DualBenchError) {
       const hints = error.suggestions.map((s) => `\n  Try: ${s}`).join('')
-      // Straight to stderr: oclif's logToStderr is silent under --json, and an error must always be seen.
-      process.stderr.write(`Error: ${error.message}${hints}\n`)
+      const text = `Error: ${error.message}${hints}`
+      // oclif's logToStderr is silent under --json, and an error must always be seen.
+      if (this.jsonEnabled()) process.stderr.write(`${text}\n`)
+      else this.logToStderr(text)
       this.exit(error.exit)
     }
     return super.catch(error)

@@ -1,3 +1,4 @@
+import {setMaxListeners} from 'node:events'
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {buildRunConfig, type RunFlags} from '../config/run-config.js'
@@ -6,6 +7,8 @@ import {inputError} from '../errors.js'
 import {loadResumeState, mergeResumeFlags} from '../run/resume.js'
 import {createProgress} from '../output/progress.js'
 import {cacheEffectLine, renderSamples, roundTable} from '../output/table.js'
+import {renderTargets} from '../slo/evaluate-targets.js'
+import {renderOverall} from '../summary/overall.js'
 import {runBenchmark, type RunSummary} from '../run/run-benchmark.js'
 
 export default class Run extends BaseCommand {
@@ -39,7 +42,7 @@ Outputs in --output-dir: metrics_summary.csv, concurrency_<C>_round_<R>.json, re
     temperature: Flags.string({summary: 'Sampling temperature.', parse: async (v) => v}),
     'top-p': Flags.string({summary: 'Top-p sampling.', parse: async (v) => v}),
     'output-dir': Flags.string({char: 'o', summary: 'Where results go (default: results/<timestamp>). A non-empty directory is refused unless --force.'}),
-    'slo-file': Flags.string({summary: 'YAML with per-request SLO bounds (slo: {ttft_ms, itl_ms, latency_ms}) for goodput.'}),
+    'slo-file': Flags.string({summary: 'YAML with per-request SLO bounds (slo: {ttft_ms, itl_ms, latency_ms}) for goodput, and optional targets: over aggregates (exit 3 when one fails).'}),
     'api-key': Flags.string({summary: 'API key (default: env OPENAI_API_KEY, or OPENAI_API_KEY / MODEL_KEY in ./.env). Never written anywhere.'}),
     'cold-start': Flags.string({summary: 'salt: a unique salt line per level keeps each round 1 cold; none: send samples unchanged.', options: ['salt', 'none'], default: 'salt'}),
     'cache-reset': Flags.string({summary: 'Flush the server prefix cache before each level: vllm (/reset_prefix_cache), sglang (/flush_cache) or a URL to POST.'}),
@@ -132,11 +135,15 @@ Outputs in --output-dir: metrics_summary.csv, concurrency_<C>_round_<R>.json, re
       if (level.cache && cold && warm) this.log(cacheEffectLine(level.cache, cold, warm, config.lang))
     }
     if (summary.samples.length > 0) this.log(`\n${renderSamples(summary.samples)}`)
+    this.log(`\n${renderOverall(summary.overall)}`)
+    if (summary.targets) this.log(`\n${renderTargets(summary.targets)}`)
     this.log(`\nResults in ${summary.outputDir}: ${summary.files.join(', ')}`)
     if (summary.simulator) this.log('(Measured against the BUILT-IN SIMULATOR, not a model server.)')
-    if (summary.status === 'interrupted') {
+    const exitCode = summary.status === 'interrupted' ? 130 : summary.targetsFailed ? 3 : 0
+    if (exitCode !== 0) {
       if (this.jsonEnabled()) this.logJson(summary)
-      this.exit(130)
+      if (exitCode === 3) process.stderr.write('Error: at least one target in the SLO file failed (exit 3).\n')
+      this.exit(exitCode)
     }
     return summary
   }
@@ -148,6 +155,8 @@ Outputs in --output-dir: metrics_summary.csv, concurrency_<C>_round_<R>.json, re
   private handleSignals(drainS: number): {stop: AbortSignal; cancel: AbortSignal} {
     const stop = new AbortController()
     const cancel = new AbortController()
+    // Every in-flight request listens on these; thousands of listeners are expected, not a leak.
+    setMaxListeners(0, stop.signal, cancel.signal)
     const onSignal = (signal: NodeJS.Signals) => {
       if (!stop.signal.aborted) {
         stop.abort()

@@ -1,7 +1,8 @@
 import type {RequestRecord} from '../record/record.js'
 
 /** Which OpenAI-compatible API the endpoint speaks. */
-export type ApiKind = 'chat' | 'completions'
+/** Which OpenAI-compatible API the endpoint speaks (responses = OpenAI Responses API streaming events). */
+export type ApiKind = 'chat' | 'completions' | 'responses'
 
 /** A request ready to send: the body is prebuilt bytes so round 2 is byte-identical to round 1. */
 export interface PlannedRequest {

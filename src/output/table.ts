@@ -8,7 +8,7 @@ import {fixed} from './format.js'
 import {type Lang, t} from './i18n.js'
 import {SEED_STATS} from './summary-rows.js'
 
-const NAME_W = 30
+const NAME_W = 34
 const COL_W = 14
 const WIDE = '='.repeat(NAME_W + SEED_STATS.length * (COL_W + 1) + 1)
 
@@ -96,12 +96,16 @@ export function roundTable(s: RoundSummary, opts: {lang?: Lang; stream?: boolean
     if (s.distributions[m.key].count === 0 && (m.key === 'cached_tokens' || m.key === 'chunk_gap' || opts.stream === false)) continue
     lines.push(statsRow(t(m.label, lang), s.distributions[m.key]))
   }
-  for (const name of s.prometheus?.names ?? []) lines.push(statsRow(name, s.prometheus!.per_request[name], 4))
+  for (const name of s.prometheus?.names ?? []) {
+    if (s.prometheus!.per_request[name].count > 0) lines.push(statsRow(name, s.prometheus!.per_request[name], 4))
+  }
   lines.push(rule('└', '┴', '┘'), '')
   if (s.prometheus) {
     const round = s.prometheus.round
-    const parts = s.prometheus.names.map((n) => `${n}=${fixed(round.values[n], 4)}${round.types[n] ? ` (${round.types[n]})` : ''}`)
-    lines.push(`${p.prometheusRound}: ${parts.join(', ')}`)
+    lines.push(`${p.prometheusRound}:`)
+    for (const n of s.prometheus.names) {
+      if (round.values[n] !== null) lines.push(`  ${pad(n, NAME_W + 8)} ${fixed(round.values[n], 4)}${round.types[n] ? `  (${round.types[n]})` : ''}`)
+    }
     if (round.resets.length > 0) lines.push(p.reset(round.resets.join(', ')))
     lines.push('')
   }

@@ -18,7 +18,9 @@ import type {RunObserver} from '../runner/events.js'
 import {buildPlan, newSalt, repeatSamples} from '../runner/plan.js'
 import {type LevelResult, runPlan} from '../runner/runner.js'
 import {startSimulator, type Simulator} from '../sim/index.js'
-import {parseSlo, type Slo} from '../slo/slo.js'
+import {anyTargetFailed, evaluateTargets, renderTargets, targetCoverageWarnings, type TargetResult} from '../slo/evaluate-targets.js'
+import {parseSloFile, type SloFile} from '../slo/slo.js'
+import {type OverallSummary, overallSummary, overallSummaryJson, ttftBySampleIndex} from '../summary/overall.js'
 import {type CacheEffect, cacheEffect, type RoundSummary} from '../summary/round-summary.js'
 import {VERSION} from '../version.js'
 import {storableFlags, type ResumeState} from './resume.js'
@@ -36,6 +38,10 @@ export interface RunSummary {
   /** complete: every planned request ran; interrupted: stopped by a signal (exit 130). */
   status: 'complete' | 'interrupted'
   levels: {concurrency: number; rounds: RoundSummary[]; cache: CacheEffect | null; aborted?: string}[]
+  overall: OverallSummary
+  /** Pass/fail of the SLO file's `targets:` (null without targets); `run` exits 3 when one fails. */
+  targets: TargetResult[] | null
+  targetsFailed: boolean
   /** The first --show-samples successful requests, with their outputs. */
   samples: RequestRecord[]
   warnings: string[]
@@ -66,9 +72,10 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
     io.warn(msg)
   }
   const startedAt = new Date()
-  const slo = config.sloFile ? await loadSlo(config.sloFile) : undefined
+  const sloFile = config.sloFile ? await loadSloFile(config.sloFile) : undefined
+  const slo = sloFile?.slo
   // Built (and its selectors validated) before anything is sent.
-  const probe: PrometheusProbe | undefined = config.prometheus ? createPrometheusProbe({...config.prometheus, onWarning: warn}) : undefined
+  let probe: PrometheusProbe | undefined = config.prometheus ? createPrometheusProbe({...config.prometheus, onWarning: warn}) : undefined
   const samples = await loadSamples(config, warn)
   if (!io.resume) await prepareOutputDir(config.outputDir, {allowExisting: config.force})
 
@@ -76,8 +83,10 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
   let endpoint = config.endpoint
   if (!endpoint) {
     sim = await startSimulator({})
-    endpoint = new URL('/v1/chat/completions', sim.url)
+    endpoint = new URL(config.api === 'completions' ? '/v1/completions' : config.api === 'responses' ? '/v1/responses' : '/v1/chat/completions', sim.url)
     warn(`No --endpoint given: running against the BUILT-IN SIMULATOR at ${endpoint} (not a real model server).`)
+    // The simulator exposes vLLM-style metrics: show the server-side view of the cache without extra flags.
+    probe ??= createPrometheusProbe({url: `${sim.url}/metrics`, metrics: ['lmcache_hit_rate'], preset: 'vllm', onWarning: warn})
   }
   try {
     const control = {apiKey: config.apiKey, timeoutMs: Math.min(config.timeoutMs, 30_000), insecure: config.insecure}
@@ -143,6 +152,8 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
         : {prompt: true, samples: samples.length},
       salts: Object.fromEntries(config.concurrency.map((c, i) => [c, salts[i] ?? null])),
       slo: slo ?? null,
+      targets: sloFile?.targets ?? null,
+      target_results: null as TargetResult[] | null,
       simulator: sim ? {url: sim.url, note: 'built-in simulator: numbers describe the simulator, not a model server'} : null,
       sessions,
     }
@@ -159,6 +170,8 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
     const appender = new JsonlAppender(path.join(config.outputDir, 'requests.jsonl'))
     const files = new Set(['run.json', 'requests.jsonl'])
     const shown: RequestRecord[] = []
+    // Per-sample TTFT of every round, for the paired cold/warm speed-up and its confidence interval.
+    const ttfts = new Map<string, Float64Array>()
     let levels: LevelResult[]
     try {
       levels = await runPlan(plan, {
@@ -172,6 +185,7 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
           await writeFileAtomic(path.join(config.outputDir, `requests_c${summary.concurrency}_r${summary.round}.csv`), requestsCsv(records, slo))
           files.add(`${base}.json`).add(`requests_c${summary.concurrency}_r${summary.round}.csv`)
           for (const r of records) if (r.ok && shown.length < config.showSamples) shown.push(r)
+          ttfts.set(`${summary.concurrency}/${summary.round}`, ttftBySampleIndex(records, planned.length))
         },
         observer: {...io.observer, warn},
         probe,
@@ -191,6 +205,17 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
     const summaries = levels.flatMap((l) => l.rounds)
     await writeFileAtomic(path.join(config.outputDir, 'metrics_summary.csv'), summaryCsv(summaries, summaryBlocks(prometheusBlocks(summaries)), config.lang))
     files.add('metrics_summary.csv')
+    const overall = overallSummary(
+      levels.map((l) => ({concurrency: l.concurrency, rounds: l.rounds, ttftByIndex: l.rounds.map((r) => ttfts.get(`${l.concurrency}/${r.round}`)!)})),
+    )
+    await writeJson(path.join(config.outputDir, 'overall_summary.json'), overallSummaryJson(overall))
+    files.add('overall_summary.json')
+    let targets: TargetResult[] | null = null
+    if (sloFile?.targets) {
+      targets = evaluateTargets(sloFile.targets, summaries)
+      for (const w of targetCoverageWarnings(sloFile.targets, summaries)) warn(w)
+      runJson.target_results = targets
+    }
     runJson.ended_at = new Date().toISOString()
     runJson.status = status
     sessions[sessions.length - 1] = {...sessions[sessions.length - 1], ended_at: runJson.ended_at, status}
@@ -218,6 +243,9 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
       simulator: Boolean(sim),
       status,
       levels: result,
+      overall,
+      targets,
+      targetsFailed: targets !== null && anyTargetFailed(targets),
       samples: shown,
       warnings,
       files: [...files],
@@ -227,14 +255,14 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
   }
 }
 
-async function loadSlo(file: string): Promise<Slo> {
+async function loadSloFile(file: string): Promise<SloFile> {
   let text: string
   try {
     text = await readFile(file, 'utf8')
   } catch (error) {
     throw inputError(`--slo-file ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
   }
-  return parseSlo(text, file)
+  return parseSloFile(text, file)
 }
 
 async function loadSamples(config: RunConfig, warn: (m: string) => void): Promise<Sample[]> {

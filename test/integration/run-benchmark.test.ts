@@ -57,7 +57,11 @@ describe('runBenchmark against the simulator', () => {
     }
     const files = await readdir(out)
     expect(files.sort()).toEqual(
-      ['concurrency_2_round_1.json', 'concurrency_2_round_2.json', 'concurrency_8_round_1.json', 'concurrency_8_round_2.json', 'metrics_summary.csv', 'requests.jsonl', 'run.json'].sort(),
+      [
+        'concurrency_2_round_1.json', 'concurrency_2_round_2.json', 'concurrency_8_round_1.json', 'concurrency_8_round_2.json',
+        'requests_c2_r1.csv', 'requests_c2_r2.csv', 'requests_c8_r1.csv', 'requests_c8_r2.csv',
+        'metrics_summary.csv', 'overall_summary.json', 'requests.jsonl', 'run.json',
+      ].sort(),
     )
     const csv = await readFile(path.join(out, 'metrics_summary.csv'), 'utf8')
     expect(csv.split('\n')[0]).toBe('Metric/Round,Concurrency 2 Round 1,Concurrency 2 Round 2,Concurrency 8 Round 1,Concurrency 8 Round 2')

@@ -74,7 +74,7 @@ describe('summary table', () => {
     const table = summaryTable(off, 'zh')
     expect(table.header).toEqual(['指标/轮次', '并发1-第1轮', '并发1-第2轮', '并发8-第1轮', '并发8-第2轮'])
     const ttft = table.blocks.find((b) => b.title === 'TTFT (ms)')!
-    expect(ttft.rows.map((r) => r.label)).toEqual(['平均值', '中位数', 'P90', 'P99', '最小值', '最大值', '标准差'])
+    expect(ttft.rows.map((r) => r.label)).toEqual(['平均值', '中位数', 'P90', 'P99', '最小值', '最大值', '标准差', 'P95'])
     expect(table.blocks.map((b) => b.title)).toEqual(expect.arrayContaining(['吞吐量', 'Prometheus 指标: prefix_cache_hit_rate']))
     expect(t('Throughput', 'zh')).toBe('吞吐量')
     expect(t('no such label', 'zh')).toBe('no such label')

@@ -1,0 +1,186 @@
+import type {CachedTokenSource} from '../record/record.js'
+
+/**
+ * Pure meaning layer: one SSE `data` string (or one non-streaming JSON body) → updates to a small mutable
+ * state. Mutating one state object instead of returning a fresh result per event keeps the per-chunk
+ * cost to the JSON.parse itself; this runs once per generated token on the measured path.
+ */
+
+/** Generated text kept for `outputPreview`. */
+export const OUTPUT_PREVIEW_CHARS = 200
+
+/** What one event did, so the transport knows whether to stamp a token time or stop. */
+export type StreamEffect = 'content' | 'none' | 'done' | 'error'
+
+/** Accumulated meaning of one response. */
+export interface StreamState {
+  /** Chunks with non-empty content or reasoning text (reasoning counts: it is generated output). */
+  contentChunks: number
+  /** Start of the generated text (reasoning and content in arrival order), capped at OUTPUT_PREVIEW_CHARS. */
+  outputPreview: string
+  finishReason?: string
+  /** `[DONE]` seen. */
+  done: boolean
+  /** usage.completion_tokens, from the last chunk that had it. */
+  outputTokens?: number
+  /** usage.prompt_tokens. */
+  inputTokens?: number
+  cachedTokens?: number
+  cachedTokensSource?: CachedTokenSource
+  /** Set when the stream itself reported a failure; the transport turns it into the record's error. */
+  error?: {category: 'malformed_sse' | 'server_error_event'; message: string}
+}
+
+/** A fresh state for one response. */
+export function createStreamState(): StreamState {
+  return {contentChunks: 0, outputPreview: '', done: false}
+}
+
+const ERROR_MESSAGE_CHARS = 300
+
+/**
+ * Applies one SSE event's data to `state`. Handles `[DONE]`, chat deltas (`content`, `reasoning_content`,
+ * `reasoning`), completions `text`, usage in any chunk (llama.cpp puts usage and timings in the final
+ * chunk alongside finish_reason and a non-empty `choices`, so nothing is skipped because another field
+ * was present), in-stream `{"error": …}` objects and malformed JSON.
+ */
+export function applyStreamEvent(state: StreamState, data: string): StreamEffect {
+  // Cheap pre-check: every JSON chunk starts with '{'; only the rare non-object needs a closer look.
+  if (data.charCodeAt(0) !== 123 /* { */) {
+    const trimmed = data.trim()
+    if (trimmed === '[DONE]') {
+      state.done = true
+      return 'done'
+    }
+    if (trimmed === '') return 'none'
+  }
+  let chunk: unknown
+  try {
+    chunk = JSON.parse(data)
+  } catch {
+    state.error = {category: 'malformed_sse', message: `data line is not JSON: ${clip(data, 120)}`}
+    return 'error'
+  }
+  if (chunk === null || typeof chunk !== 'object' || Array.isArray(chunk)) {
+    state.error = {category: 'malformed_sse', message: `data line is not a JSON object: ${clip(data, 120)}`}
+    return 'error'
+  }
+  return applyChunk(state, chunk as Record<string, any>, false)
+}
+
+/**
+ * Applies a whole non-streaming response body (`stream: false`): the same fields, read from
+ * `choices[0].message` instead of `delta`.
+ */
+export function applyResponseBody(state: StreamState, text: string): StreamEffect {
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    state.error = {category: 'malformed_sse', message: `response body is not JSON: ${clip(text, 120)}`}
+    return 'error'
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    state.error = {category: 'malformed_sse', message: `response body is not a JSON object: ${clip(text, 120)}`}
+    return 'error'
+  }
+  return applyChunk(state, body as Record<string, any>, true)
+}
+
+function applyChunk(state: StreamState, chunk: Record<string, any>, whole: boolean): StreamEffect {
+  // vLLM and OpenAI wrap it as {"error": {...}}; older vLLM sends a bare ErrorResponse {"object": "error"}.
+  if (chunk.error != null || chunk.object === 'error') {
+    state.error = {category: 'server_error_event', message: clip(errorMessageOf(chunk) ?? 'error event in stream', ERROR_MESSAGE_CHARS)}
+    return 'error'
+  }
+
+  let effect: StreamEffect = 'none'
+  const choices = chunk.choices
+  const choice = Array.isArray(choices) && choices.length > 0 ? choices[0] : undefined
+  if (choice != null && typeof choice === 'object') {
+    const part = whole ? choice.message : choice.delta
+    let text: unknown
+    if (part != null && typeof part === 'object') {
+      text = nonEmpty(part.reasoning_content) ?? nonEmpty(part.reasoning)
+      const content = nonEmpty(part.content)
+      // A chunk may carry both a reasoning tail and the first content; keep both in the preview.
+      if (content !== undefined) text = text === undefined ? content : (text as string) + content
+    }
+    if (text === undefined) text = nonEmpty(choice.text)
+    if (text !== undefined) {
+      state.contentChunks++
+      if (state.outputPreview.length < OUTPUT_PREVIEW_CHARS) {
+        state.outputPreview = (state.outputPreview + (text as string)).slice(0, OUTPUT_PREVIEW_CHARS)
+      }
+      effect = 'content'
+    }
+    const finish = choice.finish_reason
+    if (typeof finish === 'string' && finish !== '') state.finishReason = finish
+  }
+
+  if (chunk.usage != null || chunk.timings != null || chunk.meta_info != null) applyUsage(state, chunk)
+  return effect
+}
+
+/** Token counts and cached-token count, recording which server convention supplied the latter. */
+function applyUsage(state: StreamState, chunk: Record<string, any>): void {
+  const usage = chunk.usage
+  const timings = chunk.timings
+  if (usage != null && typeof usage === 'object') {
+    if (isCount(usage.completion_tokens)) state.outputTokens = usage.completion_tokens
+    if (isCount(usage.prompt_tokens)) state.inputTokens = usage.prompt_tokens
+  }
+
+  const details = usage?.prompt_tokens_details
+  if (details != null && isCount(details.cached_tokens)) {
+    state.cachedTokens = details.cached_tokens
+    state.cachedTokensSource = 'usage.prompt_tokens_details.cached_tokens'
+  } else if (timings != null && isCount(timings.cache_n)) {
+    state.cachedTokens = timings.cache_n
+    state.cachedTokensSource = 'timings.cache_n'
+  } else if (chunk.meta_info != null && isCount(chunk.meta_info.cached_tokens)) {
+    state.cachedTokens = chunk.meta_info.cached_tokens
+    state.cachedTokensSource = 'meta_info.cached_tokens'
+  } else if (timings != null && isCount(timings.prompt_n) && isCount(usage?.prompt_tokens) && usage.prompt_tokens >= timings.prompt_n) {
+    // Older llama.cpp has no cache_n: prompt_n counts only the prompt tokens it had to evaluate.
+    state.cachedTokens = usage.prompt_tokens - timings.prompt_n
+    state.cachedTokensSource = 'usage.prompt_tokens-timings.prompt_n'
+  }
+}
+
+/** The human message of an error object in any of the shapes servers use; undefined if none found. */
+export function errorMessageOf(body: unknown): string | undefined {
+  if (typeof body === 'string') return body.trim() || undefined
+  if (body === null || typeof body !== 'object') return undefined
+  const b = body as Record<string, any>
+  const err = b.error
+  if (typeof err === 'string' && err.trim() !== '') return err.trim()
+  if (err != null && typeof err === 'object' && typeof err.message === 'string') return err.message.trim()
+  if (typeof b.message === 'string' && b.message.trim() !== '') return b.message.trim()
+  // FastAPI/pydantic validation errors: {"detail": [{"loc": ["body", "stream_options"], "msg": "..."}]}
+  const detail = b.detail
+  if (typeof detail === 'string') return detail.trim()
+  if (Array.isArray(detail) && detail.length > 0) {
+    return detail
+      .map((d) => {
+        if (d == null || typeof d !== 'object') return String(d)
+        const loc = Array.isArray(d.loc) ? d.loc.join('.') : undefined
+        return loc ? `${loc}: ${d.msg ?? ''}` : String(d.msg ?? JSON.stringify(d))
+      })
+      .join('; ')
+  }
+  return undefined
+}
+
+function nonEmpty(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0
+}
+
+function clip(text: string, n: number): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim()
+  return oneLine.length <= n ? oneLine : `${oneLine.slice(0, n - 1)}…`
+}

@@ -1,0 +1,80 @@
+import type {ChatMessage, Sample} from '../dataset/sample.js'
+import type {ApiKind} from './transport.js'
+
+/** Everything besides the sample that shapes a request body. */
+export interface RequestBodyOptions {
+  api: ApiKind
+  model: string
+  /** Overrides the sample's own `maxTokens` (the --max-output-tokens flag). */
+  maxTokens?: number
+  temperature?: number
+  topP?: number
+  stream: boolean
+  /** Ask for a final usage chunk (`stream_options.include_usage`); only sent when `stream` is true. */
+  includeUsage: boolean
+  /**
+   * A short unique line such as `[run 3f9a2c]`, prepended as its own line to the first message (or the
+   * prompt). A fresh salt per concurrency level keeps that level's round 1 cold even though an earlier
+   * level already sent the same samples; round 2 reuses the same bytes, so it is warm.
+   */
+  salt?: string
+  /**
+   * Extra top-level fields (e.g. `{"ignore_eos": true}`). They may override sampling fields but not the
+   * fields the measurement depends on: `model`, `messages`/`prompt`, `stream`, `stream_options`.
+   */
+  extraBody?: Record<string, unknown>
+}
+
+/** Fields owned by the benchmark itself; `extraBody` cannot replace them. */
+const RESERVED_FIELDS = new Set(['model', 'messages', 'prompt', 'stream', 'stream_options'])
+
+/** Separator used to turn chat messages into one completions prompt. */
+export const PROMPT_SEPARATOR = '\n\n'
+
+/**
+ * The request body bytes for one sample. Pure and deterministic: the same sample, options and salt give
+ * byte-identical output, which is what makes round 2 hit the prefix cache round 1 filled.
+ */
+export function buildRequestBody(sample: Sample, opts: RequestBodyOptions): Buffer {
+  const body: Record<string, unknown> = {model: opts.model}
+  const messages = saltMessages(sample.messages, opts.salt)
+  if (opts.api === 'chat') body.messages = messages
+  else body.prompt = messages.length > 0 ? joinMessages(messages) : (opts.salt ?? '')
+
+  const maxTokens = opts.maxTokens ?? sample.maxTokens
+  // `max_tokens` rather than OpenAI's newer `max_completion_tokens`: vLLM, SGLang, llama.cpp and TGI all
+  // accept it on both APIs, while the newer name is rejected by several of them.
+  if (maxTokens !== undefined) body.max_tokens = maxTokens
+  if (opts.temperature !== undefined) body.temperature = opts.temperature
+  if (opts.topP !== undefined) body.top_p = opts.topP
+  if (opts.extraBody) {
+    for (const [key, value] of Object.entries(opts.extraBody)) if (!RESERVED_FIELDS.has(key)) body[key] = value
+  }
+
+  body.stream = opts.stream
+  if (opts.stream && opts.includeUsage) body.stream_options = {include_usage: true}
+  return Buffer.from(JSON.stringify(body), 'utf8')
+}
+
+/** The completions-API prompt for a list of messages: contents joined by a blank line. */
+export function joinMessages(messages: readonly ChatMessage[]): string {
+  let prompt = ''
+  for (let i = 0; i < messages.length; i++) prompt += (i === 0 ? '' : PROMPT_SEPARATOR) + messages[i].content
+  return prompt
+}
+
+function saltMessages(messages: readonly ChatMessage[], salt: string | undefined): ChatMessage[] {
+  if (!salt || messages.length === 0) return messages.map((m) => ({role: m.role, content: m.content}))
+  return messages.map((m, i) => ({role: m.role, content: i === 0 ? `${salt}\n${m.content}` : m.content}))
+}
+
+/**
+ * The first `n` characters of the prompt (salt excluded) with runs of whitespace folded to one space, so
+ * it fits on one line of a table or CSV cell. Never cut inside a surrogate pair.
+ */
+export function promptPreview(sample: Sample, n = 80): string {
+  const folded = joinMessages(sample.messages).replace(/\s+/g, ' ').trim()
+  if (folded.length <= n) return folded
+  const last = folded.charCodeAt(n - 1)
+  return folded.slice(0, last >= 0xd800 && last <= 0xdbff ? n - 1 : n)
+}

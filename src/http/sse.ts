@@ -1,0 +1,39 @@
+import {StringDecoder} from 'node:string_decoder'
+import {createParser, type EventSourceParser} from 'eventsource-parser'
+
+/** Receives the `data` of each complete SSE event, in order. */
+export type SseDataHandler = (data: string) => void
+
+/** Bytes → SSE `data` strings, buffering across arbitrary chunk boundaries. */
+export interface SseParser {
+  /** Feed the next piece of the body; may be cut anywhere, even inside a UTF-8 character. */
+  feed(chunk: Buffer | string): void
+  /**
+   * The body ended. Dispatches a final event that was not followed by a blank line (several servers end
+   * with `data: [DONE]\n`), so the caller should treat anything dispatched from here as possibly
+   * truncated.
+   */
+  end(): void
+}
+
+/**
+ * Pure bytes → events layer. eventsource-parser does the WHATWG line/field rules (CR/LF/CRLF, `: ping`
+ * comments, multi-line `data:`, BOM); a StringDecoder in front of it keeps a multi-byte UTF-8 character
+ * that straddles two TCP reads intact.
+ */
+export function createSseParser(onData: SseDataHandler): SseParser {
+  const decoder = new StringDecoder('utf8')
+  const parser: EventSourceParser = createParser({onEvent: (event) => onData(event.data)})
+  return {
+    feed(chunk) {
+      const text = typeof chunk === 'string' ? chunk : decoder.write(chunk)
+      if (text.length > 0) parser.feed(text)
+    },
+    end() {
+      const rest = decoder.end()
+      // WHATWG says to drop an event left pending at end of file; LLM servers that omit the final blank
+      // line still mean it, so terminate it. A cut mid-line then reaches the caller as a truncated event.
+      parser.feed(rest + '\n\n')
+    },
+  }
+}
