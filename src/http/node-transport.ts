@@ -18,6 +18,8 @@ import {applyResponseBody, applyStreamEvent, createStreamState, errorMessageOf, 
 import {modelsUrlOf} from './endpoint.js'
 import type {PlannedRequest, Transport, TransportOptions} from './transport.js'
 
+/** Idle keep-alive sockets are closed after this long. */
+const IDLE_SOCKET_MS = 4000
 /** Server error messages are trimmed to this many characters in records. */
 const ERROR_MESSAGE_CHARS = 300
 /** Error bodies are read up to this size; the message only needs the start. */
@@ -39,7 +41,10 @@ export interface NodeTransport extends Transport {
 /** Creates the measured transport. One per concurrency level is typical: `maxSockets` is the level. */
 export function createNodeTransport(opts: TransportOptions): NodeTransport {
   const isHttps = opts.endpoint.protocol === 'https:'
-  const agentOptions = {keepAlive: true, maxSockets: opts.maxSockets, noDelay: true}
+  // timeout applies to idle pooled sockets only (in-flight requests are bounded by timeoutMs): closing
+  // them at 4 s, before the 5 s idle limit of uvicorn (vLLM, SGLang), Node and cpp-httplib (llama.cpp),
+  // avoids most writes onto a socket the server is closing at that moment.
+  const agentOptions = {keepAlive: true, maxSockets: opts.maxSockets, noDelay: true, timeout: IDLE_SOCKET_MS}
   // rejectUnauthorized lives on the agent so every request, including preconnect, shares one pool key.
   const agent = isHttps ? new https.Agent({...agentOptions, rejectUnauthorized: !opts.insecure}) : new http.Agent(agentOptions)
   const baseHeaders: Record<string, string> = {

@@ -419,6 +419,26 @@ describe('keep-alive pool', () => {
     expect(server.connections).toBe(4)
   })
 
+  test('a reused socket the server drops before answering is retried once on a fresh one', async () => {
+    const {server, transport} = await setup((req, n) => (n === 2 ? {resetBeforeHeaders: true} : {body: openAiStream({tokens: 2})}), {maxSockets: 1})
+    expect((await transport.send(planned(), {queuedAtMs: nowMs()})).ok).toBe(true)
+    const second = await transport.send(planned(), {queuedAtMs: nowMs()})
+    expect(second).toMatchObject({ok: true, outputTokens: 2})
+    expect(server.requests.map((r) => r.connection)).toEqual([1, 1, 2])
+    expect(second.sentAtMs).toBeGreaterThan(server.requests[1].receivedAtMs)
+  })
+
+  test('a fresh socket dropped before answering is not retried', async () => {
+    const {server, transport} = await setup({resetBeforeHeaders: true}, {maxSockets: 1})
+    expect((await transport.send(planned(), {queuedAtMs: nowMs()})).error?.category).toBe('connection')
+    expect(server.requests).toHaveLength(1)
+  })
+
+  test('timeoutMs 0 means no whole-request limit', async () => {
+    const record = await sendOne({body: openAiStream({firstTokenDelayMs: 30, tokens: 2})}, {timeoutMs: 0})
+    expect(record.ok).toBe(true)
+  })
+
   test('preconnect never rejects: server down, or a transport without sockets', async () => {
     transport = createNodeTransport({endpoint: new URL('http://127.0.0.1:9/v1/chat/completions'), timeoutMs: 1000, maxSockets: 2, api: 'chat', stream: true})
     await expect(preconnect(transport, 2)).resolves.toBeUndefined()
