@@ -13,7 +13,7 @@
 import {basename} from 'node:path'
 import {inputError} from '../errors.js'
 import {normalizeRecord} from './normalize.js'
-import {createRng, Reservoir, shuffleInPlace} from './prng.js'
+import {createRng, Reservoir, shuffleInPlace} from '../prng.js'
 import {readRecords, type DatasetFormat, type ReadInfo} from './read-records.js'
 import type {Sample} from './sample.js'
 

@@ -13,7 +13,7 @@
  * message can differ by a token or two at the "\n\n" seam, so its measured count is recorded too.
  */
 import {inputError} from '../errors.js'
-import {createRng, randomInt, type Rng} from './prng.js'
+import {createRng, randomInt, type Rng} from '../prng.js'
 import type {ChatMessage} from './sample.js'
 import type {Tokenizer} from './tokenizer.js'
 import {truncateHead} from './truncate.js'

@@ -1,18 +1,10 @@
 import {randomBytes} from 'node:crypto'
 import type {Sample} from '../dataset/sample.js'
-import {buildRequestBody, promptPreview} from '../http/request-body.js'
-import type {ApiKind, PlannedRequest} from '../http/transport.js'
+import {buildRequestBody, promptPreview, type RequestBodyOptions} from '../http/request-body.js'
+import type {PlannedRequest} from '../http/transport.js'
 
-export interface BodyOptions {
-  api: ApiKind
-  model: string
-  maxTokens?: number
-  temperature?: number
-  topP?: number
-  stream: boolean
-  includeUsage: boolean
-  extraBody?: Record<string, unknown>
-}
+/** Everything that shapes a request body except the per-level salt, which the plan adds. */
+export type BodyOptions = Omit<RequestBodyOptions, 'salt'>
 
 export interface PlannedLevel {
   concurrency: number

@@ -7,7 +7,7 @@ import type {ResolvedSimOptions} from './options.js'
 import {blockHashes, cacheableHashes, PrefixCache} from './prefix-cache.js'
 import {PrefillQueue, type PrefillTicket} from './prefill-queue.js'
 import {errorBody, parseCompletionBody, type SimApi, type SimError, type SimRequest} from './protocol.js'
-import {mulberry32} from './rng.js'
+import {createRng} from '../prng.js'
 import {Scheduler, type Timer} from './scheduler.js'
 
 /** Counters the simulator keeps about itself, served at GET /sim/stats so tests can compare client and server. */
@@ -62,7 +62,7 @@ export class SimEngine {
   constructor(readonly opts: ResolvedSimOptions) {
     this.cache = new PrefixCache(opts.cacheBlocks)
     this.prefill = new PrefillQueue(this.scheduler, opts.serialPrefill)
-    this.rand = mulberry32(opts.seed)
+    this.rand = createRng(opts.seed)
     this.metrics = new SimMetrics(opts.model, {
       running: () => this.prefill.prefillingCount + this.decoding,
       waiting: () => this.prefill.waitingCount,

@@ -1,4 +1,4 @@
-import {createRng} from '../dataset/prng.js'
+import {createRng} from '../prng.js'
 import {quantileSorted} from './stats.js'
 
 /**

@@ -2,7 +2,7 @@ import {drawFaults} from '../../src/sim/faults.js'
 import {resolveSimOptions, SIM_DEFAULTS} from '../../src/sim/options.js'
 import {blockHashes, cacheableHashes, PrefixCache} from '../../src/sim/prefix-cache.js'
 import {parseCompletionBody} from '../../src/sim/protocol.js'
-import {mulberry32} from '../../src/sim/rng.js'
+import {createRng as mulberry32} from '../../src/prng.js'
 import {Scheduler} from '../../src/sim/scheduler.js'
 import {renderChatPrompt, tokenize} from '../../src/sim/tokenize.js'
 

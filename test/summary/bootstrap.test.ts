@@ -1,5 +1,5 @@
 import {bootstrapMeanCi, geometricMeanCi, pairedRatios} from '../../src/summary/bootstrap.js'
-import {createRng, type Rng} from '../../src/dataset/prng.js'
+import {createRng, type Rng} from '../../src/prng.js'
 
 /** Standard normal via Box–Muller, from the project's seeded PRNG so the synthetic data is fixed. */
 function normal(rng: Rng): number {
