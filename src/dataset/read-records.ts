@@ -4,7 +4,7 @@
  * (break / return) closes the file, which is how `--num-samples` avoids reading a 1 GB file to the end.
  */
 import {createReadStream} from 'node:fs'
-import {stat} from 'node:fs/promises'
+import {access, constants, stat} from 'node:fs/promises'
 import {extname} from 'node:path'
 import {createInterface} from 'node:readline'
 import {inputError} from '../errors.js'
@@ -28,6 +28,8 @@ export async function assertReadableFile(path: string, what = 'dataset'): Promis
     const st = await stat(path)
     if (st.isDirectory()) throw inputError(`${path}: is a directory, not a ${what} file — pass the path of a .json or .jsonl file`)
     size = st.size
+    // stat() needs no read permission; without this the open() in the reader fails later with a raw EACCES.
+    await access(path, constants.R_OK)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOENT') throw inputError(`${path}: ${what} file not found — check the path`)

@@ -125,6 +125,8 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
       signal?.removeEventListener('abort', onAbort)
       record.endedAtMs = endedAtMs
       fillFromState(record, state, streamed ? chunkOffsets : undefined)
+      // A server (or proxy) may echo the Authorization header as text; the preview goes to requests.jsonl.
+      if (record.outputPreview) record.outputPreview = ctx.redact(record.outputPreview)
       if (error) {
         record.ok = false
         record.error = {...error, message: ctx.redact(error.message)}
@@ -404,7 +406,18 @@ async function warmSockets(
 function makeRedactor(apiKey: string | undefined): (message: string) => string {
   return (message) => {
     let out = message.replace(/(Bearer\s+)\S+/gi, '$1***')
-    if (apiKey && apiKey.length > 0) out = out.split(apiKey).join('***')
+    if (apiKey && apiKey.length > 0) {
+      out = out.split(apiKey).join('***')
+      // Messages and previews are clipped to a length before they get here, which can cut a key in two: mask a
+      // tail that is the start of the key (4+ characters), with or without the clipping ellipsis.
+      const tail = /…$/.test(out) ? out.slice(0, -1) : out
+      for (let n = Math.min(apiKey.length - 1, tail.length); n >= 4; n--) {
+        if (tail.endsWith(apiKey.slice(0, n))) {
+          out = `${tail.slice(0, -n)}***${out.endsWith('…') ? '…' : ''}`
+          break
+        }
+      }
+    }
     return out
   }
 }

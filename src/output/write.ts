@@ -1,6 +1,6 @@
 import {once} from 'node:events'
 import {createWriteStream, type WriteStream} from 'node:fs'
-import {mkdir, readdir, rename, writeFile} from 'node:fs/promises'
+import {mkdir, readdir, rename, rm, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {inputError} from '../errors.js'
 
@@ -30,6 +30,17 @@ export async function prepareOutputDir(dir: string, opts: {allowExisting: boolea
   } catch (error) {
     throw inputError(`--output-dir ${dir}: cannot create it (${(error as Error).message})`)
   }
+}
+
+/** Files `dual-bench run` writes into its output directory (and nothing else). */
+const RUN_FILE = /^(run\.json|requests\.jsonl|metrics_summary\.csv|overall_summary\.json|report\.html|report\.md|concurrency_\d+_round_\d+\.json|requests_c\d+_r\d+\.csv)$/
+
+/**
+ * --force: removes an earlier run's files from `dir`, so the new run's requests.jsonl is not appended to the
+ * old one and no stale round file is mixed into the new run's report. Other files are left alone.
+ */
+export async function clearRunFiles(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) if (RUN_FILE.test(name)) await rm(path.join(dir, name), {force: true})
 }
 
 export async function writeFileAtomic(file: string, content: string): Promise<void> {

@@ -44,6 +44,8 @@ export async function loadResumeState(dir: string): Promise<ResumeState> {
       } catch {
         continue // a line cut by a crash mid-write: that request is sent again
       }
+      // Cancelled by a second Ctrl-C: never measured, so the resumed run sends it (an uninterrupted run would have).
+      if (record.error?.category === 'cancelled') continue
       const key = requestKey(record)
       if (!completed.has(key)) completed.set(key, record)
     }

@@ -11,7 +11,7 @@ import {createPrometheusProbe, type PrometheusProbe} from '../metrics/probe.js'
 import {summaryCsv} from '../output/csv.js'
 import {requestsCsv, roundJson} from '../output/round-json.js'
 import {prometheusBlocks, summaryBlocks} from '../output/summary-rows.js'
-import {JsonlAppender, prepareOutputDir, writeFileAtomic, writeJson} from '../output/write.js'
+import {clearRunFiles, JsonlAppender, prepareOutputDir, writeFileAtomic, writeJson} from '../output/write.js'
 import {nowMs} from '../record/clock.js'
 import type {RequestRecord} from '../record/record.js'
 import type {RunObserver} from '../runner/events.js'
@@ -165,6 +165,8 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
       warn(`Resuming ${config.outputDir}: ${io.resume.completed.size} request(s) already measured are kept and not sent again.`)
     }
     const runJsonFile = path.join(config.outputDir, 'run.json')
+    // Not before the preflight: a run that fails to start must leave an earlier run's files alone.
+    if (!io.resume) await clearRunFiles(config.outputDir)
     await writeJson(runJsonFile, runJson)
 
     const appender = new JsonlAppender(path.join(config.outputDir, 'requests.jsonl'))
@@ -314,7 +316,9 @@ async function preflight(body: Parameters<typeof buildPlan>[2], transportOptions
     if (!record.ok) {
       const e = record.error!
       const hint =
-        e.category === 'connection'
+        e.category === 'connection' && /cert|tls|ssl/i.test(e.message)
+          ? 'The server certificate is not trusted: for a self-signed certificate pass --insecure; for a plain-HTTP server use http://.'
+          : e.category === 'connection'
           ? 'Is the server running? Check --endpoint.'
           : e.httpStatus === 401 || e.httpStatus === 403
             ? 'Check --api-key / OPENAI_API_KEY.'

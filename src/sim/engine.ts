@@ -254,7 +254,11 @@ class RequestRun {
       this.engine.decodingDelta(1)
       this.decodingCounted = true
       let delay = this.engine.opts.baseTtftMs
-      if (this.faults.slow) delay += this.engine.opts.slowMs
+      // Counted when the delay is applied: a client that gives up during it (its timeout) still met the fault.
+      if (this.faults.slow) {
+        delay += this.engine.opts.slowMs
+        this.engine.injected('slow')
+      }
       this.timer = this.engine.at(performance.now() + delay, () => this.first())
     })
   }
@@ -276,7 +280,6 @@ class RequestRun {
   }
 
   private first(): void {
-    if (this.faults.slow) this.engine.injected('slow')
     this.firstAt = performance.now()
     this.engine.metrics.onFirstToken((this.firstAt - this.arrival) / 1000)
     if (!this.r.stream) return this.nonStreaming()
