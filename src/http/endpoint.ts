@@ -43,8 +43,9 @@ export function apiKindOf(endpoint: URL): ApiKind {
   const path = trimmedPath(endpoint)
   if (path.endsWith(CHAT_SUFFIX)) return 'chat'
   if (path.endsWith(COMPLETIONS_SUFFIX)) return 'completions'
+  if (path.endsWith('/responses')) return 'responses'
   throw inputError(
-    `--endpoint ${endpoint.origin}${endpoint.pathname} does not end in /chat/completions or /completions, so the API to use is unknown`,
+    `--endpoint ${endpoint.origin}${endpoint.pathname} does not end in /chat/completions, /completions or /responses, so the API to use is unknown (or pass --api)`,
     `pass the full URL, e.g. --endpoint ${endpoint.origin}/v1/chat/completions`,
   )
 }

@@ -15,6 +15,7 @@ import type {RequestError, RequestRecord} from '../record/record.js'
 import {nowMs} from '../record/clock.js'
 import {createSseParser} from './sse.js'
 import {applyResponseBody, applyStreamEvent, createStreamState, errorMessageOf, type StreamState} from './openai-stream.js'
+import {applyResponsesBody, applyResponsesStreamEvent} from './responses-stream.js'
 import {modelsUrlOf} from './endpoint.js'
 import type {PlannedRequest, Transport, TransportOptions} from './transport.js'
 
@@ -197,7 +198,8 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
       if (!opts.stream || (contentType.includes('json') && !contentType.includes('event-stream'))) {
         readBody(res, Infinity, (text, complete, endedAtMs) => {
           if (!complete) return finish({category: 'stream_cut', message: 'connection closed before the response body completed'}, endedAtMs)
-          applyResponseBody(state, text)
+          if (opts.api === 'responses') applyResponsesBody(state, text)
+          else applyResponseBody(state, text)
           finish(state.error, endedAtMs)
         })
         return
@@ -208,7 +210,7 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
       let atEof = false
       const sse = createSseParser((data) => {
         if (settled) return
-        const effect = applyStreamEvent(state, data)
+        const effect = opts.api === 'responses' ? applyResponsesStreamEvent(state, data) : applyStreamEvent(state, data)
         if (effect === 'content') {
           if (record.firstTokenAtMs === undefined) {
             record.firstTokenAtMs = stamp

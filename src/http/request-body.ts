@@ -10,7 +10,10 @@ export interface RequestBodyOptions {
   temperature?: number
   topP?: number
   stream: boolean
-  /** Ask for a final usage chunk (`stream_options.include_usage`); only sent when `stream` is true. */
+  /**
+   * Ask for a final usage chunk (`stream_options.include_usage`); only sent when `stream` is true. Ignored
+   * for the Responses API, which always reports usage in its `response.completed` event.
+   */
   includeUsage: boolean
   /**
    * A short unique line such as `[run 3f9a2c]`, prepended as its own line to the first message (or the
@@ -20,13 +23,13 @@ export interface RequestBodyOptions {
   salt?: string
   /**
    * Extra top-level fields (e.g. `{"ignore_eos": true}`). They may override sampling fields but not the
-   * fields the measurement depends on: `model`, `messages`/`prompt`, `stream`, `stream_options`.
+   * fields the measurement depends on: `model`, `messages`/`prompt`/`input`, `stream`, `stream_options`.
    */
   extraBody?: Record<string, unknown>
 }
 
 /** Fields owned by the benchmark itself; `extraBody` cannot replace them. */
-const RESERVED_FIELDS = new Set(['model', 'messages', 'prompt', 'stream', 'stream_options'])
+const RESERVED_FIELDS = new Set(['model', 'messages', 'prompt', 'input', 'stream', 'stream_options'])
 
 /** Separator used to turn chat messages into one completions prompt. */
 export const PROMPT_SEPARATOR = '\n\n'
@@ -34,17 +37,22 @@ export const PROMPT_SEPARATOR = '\n\n'
 /**
  * The request body bytes for one sample. Pure and deterministic: the same sample, options and salt give
  * byte-identical output, which is what makes round 2 hit the prefix cache round 1 filled.
+ *
+ * Chat sends `messages`, completions a joined `prompt`, and the Responses API (`/v1/responses`) the same
+ * messages as `input` items with `max_output_tokens`.
  */
 export function buildRequestBody(sample: Sample, opts: RequestBodyOptions): Buffer {
   const body: Record<string, unknown> = {model: opts.model}
   const messages = saltMessages(sample.messages, opts.salt)
   if (opts.api === 'chat') body.messages = messages
+  else if (opts.api === 'responses') body.input = messages
   else body.prompt = messages.length > 0 ? joinMessages(messages) : (opts.salt ?? '')
 
   const maxTokens = opts.maxTokens ?? sample.maxTokens
   // `max_tokens` rather than OpenAI's newer `max_completion_tokens`: vLLM, SGLang, llama.cpp and TGI all
-  // accept it on both APIs, while the newer name is rejected by several of them.
-  if (maxTokens !== undefined) body.max_tokens = maxTokens
+  // accept it on both APIs, while the newer name is rejected by several of them. The Responses API only
+  // knows `max_output_tokens`.
+  if (maxTokens !== undefined) body[opts.api === 'responses' ? 'max_output_tokens' : 'max_tokens'] = maxTokens
   if (opts.temperature !== undefined) body.temperature = opts.temperature
   if (opts.topP !== undefined) body.top_p = opts.topP
   if (opts.extraBody) {
@@ -52,7 +60,7 @@ export function buildRequestBody(sample: Sample, opts: RequestBodyOptions): Buff
   }
 
   body.stream = opts.stream
-  if (opts.stream && opts.includeUsage) body.stream_options = {include_usage: true}
+  if (opts.stream && opts.includeUsage && opts.api !== 'responses') body.stream_options = {include_usage: true}
   return Buffer.from(JSON.stringify(body), 'utf8')
 }
 

@@ -31,6 +31,7 @@ export type CachedTokenSource =
   | 'timings.cache_n'
   | 'usage.prompt_tokens-timings.prompt_n'
   | 'meta_info.cached_tokens'
+  | 'usage.input_tokens_details.cached_tokens' // OpenAI Responses API (response.completed)
 
 /**
  * One measured request. All `*AtMs` are epoch milliseconds with sub-ms precision taken from the

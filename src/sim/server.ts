@@ -2,6 +2,7 @@ import {createServer, type IncomingMessage, type ServerResponse} from 'node:http
 import type {AddressInfo} from 'node:net'
 import {SimEngine, type SimStats} from './engine.js'
 import {resolveSimOptions, type SimOptions} from './options.js'
+import {serveResponses} from './responses.js'
 
 /** A running simulator. */
 export interface Simulator {
@@ -66,6 +67,9 @@ export async function startSimulator(options: SimOptions = {}): Promise<Simulato
         return
       case '/v1/completions':
         if (allow('POST')) engine.handle('completions', req, res)
+        return
+      case '/v1/responses': // OpenAI Responses API, served in responses.ts on the same engine
+        if (allow('POST')) serveResponses(engine, req, res)
         return
       case '/v1/models':
         if (allow('GET')) {

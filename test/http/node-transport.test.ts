@@ -1,3 +1,4 @@
+import {jest} from '@jest/globals'
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {createNodeTransport, isStreamOptionsRejection, preconnect, type NodeTransport} from '../../src/http/node-transport.js'
@@ -49,6 +50,9 @@ function expectNear(actual: number | undefined, expected: number, tol = TOL_MS):
 }
 
 describe('timing', () => {
+  // Client and server share one event loop on a 2-core box: a GC pause or a neighbour's CPU burst can delay one
+  // read past the tolerance. A real bias fails every attempt; one noisy attempt is tried again (logged).
+  jest.retryTimes(2, {logErrorsBeforeRetry: true})
   test('TTFT, ITL, latency and chunk gaps match what the server did', async () => {
     const n = 8
     const stream = openAiStream({firstTokenDelayMs: 120, tokens: n, itlMs: 30, usage: {prompt_tokens: 9, completion_tokens: n}})
