@@ -92,4 +92,23 @@ describe('runBenchmark against the simulator', () => {
     expect(run.salts['1']).not.toEqual(run.salts['2'])
     expect(summary.levels[1].rounds[0].cache.cached_share!).toBeLessThan(0.1)
   })
+
+  test('--cold-start none without a reset: level 2 round 1 is warm (the reason for the salt); --cache-reset vllm flushes before each level', async () => {
+    const none = buildRunConfig(flags({endpoint: `${sim.url}/v1/chat/completions`, concurrency: ['1', '2'], 'output-dir': path.join(dir, 'a'), 'num-samples': 4, 'cold-start': 'none'}))
+    const warned: string[] = []
+    const unsalted = await runBenchmark(none, {log: () => {}, warn: (m) => warned.push(m)})
+    expect(unsalted.levels[1].rounds[0].cache.cached_share!).toBeGreaterThan(0.8)
+    expect(warned.join('\n')).toMatch(/Concurrency 2: round 1 was not cold/)
+
+    sim.resetStats()
+    const reset = buildRunConfig(
+      flags({endpoint: `${sim.url}/v1/chat/completions`, concurrency: ['1', '2'], 'output-dir': path.join(dir, 'b'), 'num-samples': 4, 'cold-start': 'none', 'cache-reset': 'vllm'}),
+    )
+    const flushed = await runBenchmark(reset, quiet)
+    expect(sim.stats().cacheResets).toBe(2)
+    for (const level of flushed.levels) {
+      expect(level.rounds[0].cache.cached_share!).toBeLessThan(0.1)
+      expect(level.rounds[1].cache.cached_share!).toBeGreaterThan(0.8)
+    }
+  })
 })
