@@ -5,6 +5,8 @@ import type {FailureCategory, RequestRecord} from '../record/record.js'
 import type {Slo} from '../slo/slo.js'
 import {type RoundSummary, summarizeRound} from '../summary/round-summary.js'
 import {type Stats, summarize} from '../summary/stats.js'
+import {eventLoopWarning, startEventLoopMonitor} from '../perf/event-loop.js'
+import {ValuePool} from '../perf/value-pool.js'
 import type {RunObserver} from './events.js'
 import type {PlannedLevel} from './plan.js'
 
@@ -18,7 +20,11 @@ export interface RunnerDeps {
   probe?: PrometheusProbe
   /** Called with every finished record, in completion order (requests.jsonl). */
   onRecord(record: RequestRecord): void
-  /** Called when a round ends (complete or not), with its records in plan order (round JSON). */
+  /**
+   * Called when a round ends (complete or not), with its records in plan order (round JSON). To keep a large round's
+   * memory bounded, these records no longer carry `chunkOffsetsMs` (it went to onRecord, and its gaps are pooled
+   * into the summary as they arrive).
+   */
   onRound(summary: RoundSummary, records: RequestRecord[]): Promise<void> | void
   observer?: RunObserver
   slo?: Slo
@@ -127,7 +133,21 @@ async function runRound(
   const probe = queue.length > 0 ? deps.probe : undefined
   const roundStart = probe ? await probe.fresh() : undefined
   const records: (RequestRecord | undefined)[] = requests.map((r) => deps.completed?.get(requestKey(r)))
-  for (const r of records) if (r) deps.observer?.request?.(r)
+  // Chunk gaps are the one per-token quantity; they are pooled as records finish and dropped from the kept record.
+  const gaps = new ValuePool()
+  const keep = (record: RequestRecord) => {
+    if (record.chunkOffsetsMs) {
+      if (record.ok) gaps.addGaps(record.chunkOffsetsMs)
+      // Not `delete`: that would turn every kept record into a slower, larger dictionary-mode object.
+      record.chunkOffsetsMs = undefined
+    }
+  }
+  for (const r of records) {
+    if (!r) continue
+    deps.observer?.request?.(r)
+    keep(r)
+  }
+  const loop = startEventLoopMonitor()
   // Per-request "after" scrapes complete off the worker's critical path, so a slow /metrics never delays sends.
   const pendingAfter: Promise<void>[] = []
   let next = 0
@@ -136,6 +156,7 @@ async function runRound(
     records[record.index] = record
     deps.onRecord(record)
     deps.observer?.request?.(record)
+    keep(record)
   }
 
   const sendWithRetries = async (request: PlannedRequest): Promise<RequestRecord> => {
@@ -181,9 +202,15 @@ async function runRound(
   }
   await Promise.all(Array.from({length: Math.min(concurrency, queue.length)}, worker))
   await Promise.all(pendingAfter)
+  const loopStats = loop.stop()
 
   const done = records.filter((r): r is RequestRecord => r !== undefined)
-  const summary = summarizeRound(concurrency, round, done, deps.slo)
+  const summary = summarizeRound(concurrency, round, done, deps.slo, {chunkGaps: gaps.stats()})
+  if (queue.length > 0) {
+    summary.event_loop = loopStats
+    const warning = eventLoopWarning(concurrency, round, loopStats)
+    if (warning) deps.observer?.warn?.(warning)
+  }
   summary.planned_requests = requests.length
   summary.complete = done.length === requests.length
   if (probe && roundStart !== undefined) {

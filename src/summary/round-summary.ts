@@ -1,4 +1,5 @@
 import type {PrometheusHealth, RoundPrometheus} from '../metrics/probe.js'
+import type {EventLoopStats} from '../perf/event-loop.js'
 import {chunkGapsMs, itlMs, latencyMs, outputSpeedTps, ttftMs} from '../record/derive.js'
 import type {FailureCategory, RequestRecord} from '../record/record.js'
 import {scoreRecord} from '../slo/score.js'
@@ -68,6 +69,8 @@ export interface RoundSummary {
   errors: {category: FailureCategory; message: string; count: number}[]
   /** Present with --prometheus-url: per-request distributions and the authoritative round values. */
   prometheus?: RoundPrometheusSummary
+  /** How late the client's event loop ran during the round (absent for a round with nothing sent). */
+  event_loop?: EventLoopStats
 }
 
 export interface RoundPrometheusSummary {
@@ -90,8 +93,11 @@ const sum = (xs: Iterable<number>) => {
   return s
 }
 
-/** Pure: the summary of one (level, round) from its records and the SLO. */
-export function summarizeRound(concurrency: number, round: number, records: RequestRecord[], slo?: Slo): RoundSummary {
+/**
+ * Pure: the summary of one (level, round) from its records and the SLO. `opts.chunkGaps`, when given, is the
+ * chunk-gap distribution already pooled by the caller (whose records then no longer carry `chunkOffsetsMs`).
+ */
+export function summarizeRound(concurrency: number, round: number, records: RequestRecord[], slo?: Slo, opts: {chunkGaps?: Stats} = {}): RoundSummary {
   const ok = records.filter((r) => r.ok)
   let start = Number.POSITIVE_INFINITY
   let end = Number.NEGATIVE_INFINITY
@@ -113,12 +119,12 @@ export function summarizeRound(concurrency: number, round: number, records: Requ
   const perS = (x: number) => (durationS > 0 ? x / durationS : 0)
 
   const gaps: number[] = []
-  for (const r of ok) for (const g of chunkGapsMs(r)) gaps.push(g)
+  if (!opts.chunkGaps) for (const r of ok) for (const g of chunkGapsMs(r)) gaps.push(g)
   const distributions: Record<DistributionKey, Stats> = {
     ttft: summarize(ok.map(ttftMs)),
     itl: summarize(ok.map(itlMs)),
     latency: summarize(ok.map(latencyMs)),
-    chunk_gap: summarize(gaps),
+    chunk_gap: opts.chunkGaps ?? summarize(gaps),
     input_tokens: summarize(ok.map((r) => r.inputTokens)),
     output_tokens: summarize(ok.map((r) => r.outputTokens)),
     cached_tokens: summarize(ok.map((r) => r.cachedTokens)),
