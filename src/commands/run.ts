@@ -101,7 +101,8 @@ Outputs in --output-dir: metrics_summary.csv, concurrency_<C>_round_<R>.json, re
           `Run \`dual-bench run --resume ${flags.resume}\` alone to continue with the stored configuration, or start a new run in another --output-dir.`,
         )
       }
-      runFlags = {...merged, resume: flags.resume, progress: flags.progress, 'drain-timeout': flags['drain-timeout']}
+      // Secrets are not stored: --api-key and --header come from this command line (or the environment) again.
+      runFlags = {...merged, resume: flags.resume, progress: flags.progress, 'drain-timeout': flags['drain-timeout'], header: flags.header, 'api-key': flags['api-key']}
     }
     const env = loadEnv()
     if (!runFlags.endpoint && env.endpoint && !resume) {

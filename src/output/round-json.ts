@@ -11,7 +11,7 @@ import {round3} from './format.js'
  * Pure: the seed's flat summary keys (`avg_ttft`, `p50_ttft`, … for every metric and stat), then the
  * structured blocks (throughput, goodput, cache, failures).
  */
-export function flatSummary(s: RoundSummary & {prometheus?: unknown}): Record<string, unknown> {
+export function flatSummary(s: RoundSummary): Record<string, unknown> {
   const out: Record<string, unknown> = {
     total_requests: s.total_requests,
     successful_requests: s.successful_requests,
@@ -42,6 +42,8 @@ export function flatSummary(s: RoundSummary & {prometheus?: unknown}): Record<st
   out.failures = s.failures
   out.errors = s.errors
   if (s.prometheus !== undefined) out.prometheus = s.prometheus
+  // The client's own health, next to the numbers it could distort.
+  if (s.event_loop !== undefined) out.event_loop = s.event_loop
   return out
 }
 

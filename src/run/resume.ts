@@ -6,8 +6,11 @@ import {inputError} from '../errors.js'
 import type {RequestRecord} from '../record/record.js'
 import {requestKey} from '../runner/runner.js'
 
-/** Flags that may differ on --resume: they change where or how we look, not what is measured. */
-const FREE_ON_RESUME = new Set(['resume', 'force', 'api-key', 'output-dir', 'progress', 'json', 'insecure'])
+/**
+ * Flags never stored in run.json and free to differ on --resume: where or how we look, not what is measured, and
+ * the secrets (--api-key, and --header, whose values may be tokens) — those must be given again when resuming.
+ */
+const FREE_ON_RESUME = new Set(['resume', 'force', 'api-key', 'header', 'output-dir', 'progress', 'json', 'insecure', 'drain-timeout'])
 
 export interface ResumeState {
   /** The flags the run was started with (no secret). */

@@ -183,10 +183,7 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
         onRecord: (r) => appender.write(r),
         onRound: async (summary, records) => {
           const base = `concurrency_${summary.concurrency}_round_${summary.round}`
-          const json = roundJson(configuration, summary, records, slo)
-          // Client health next to the numbers it could distort (flatSummary lists only the seed's keys).
-          if (summary.event_loop) (json.summary as Record<string, unknown>).event_loop = summary.event_loop
-          await writeJson(path.join(config.outputDir, `${base}.json`), json)
+          await writeJson(path.join(config.outputDir, `${base}.json`), roundJson(configuration, summary, records, slo))
           await writeFileAtomic(path.join(config.outputDir, `requests_c${summary.concurrency}_r${summary.round}.csv`), requestsCsv(records, slo))
           files.add(`${base}.json`).add(`requests_c${summary.concurrency}_r${summary.round}.csv`)
           for (const r of records) if (r.ok && shown.length < config.showSamples) shown.push(r)
