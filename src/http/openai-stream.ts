@@ -45,6 +45,15 @@ const ERROR_MESSAGE_CHARS = 300
  * was present), in-stream `{"error": …}` objects and malformed JSON.
  */
 export function applyStreamEvent(state: StreamState, data: string): StreamEffect {
+  const chunk = parseEventData(state, data)
+  return typeof chunk === 'string' ? chunk : applyChunk(state, chunk, false)
+}
+
+/**
+ * The first step shared by the chat/completions and Responses reducers: `[DONE]` ends the stream, a blank data
+ * line is nothing, anything else must be a JSON object (else the stream failed as malformed_sse).
+ */
+export function parseEventData(state: StreamState, data: string): Record<string, any> | 'done' | 'none' | 'error' {
   // Cheap pre-check: every JSON chunk starts with '{'; only the rare non-object needs a closer look.
   if (data.charCodeAt(0) !== 123 /* { */) {
     const trimmed = data.trim()
@@ -54,18 +63,18 @@ export function applyStreamEvent(state: StreamState, data: string): StreamEffect
     }
     if (trimmed === '') return 'none'
   }
-  let chunk: unknown
+  let value: unknown
   try {
-    chunk = JSON.parse(data)
+    value = JSON.parse(data)
   } catch {
     state.error = {category: 'malformed_sse', message: `data line is not JSON: ${clip(data, 120)}`}
     return 'error'
   }
-  if (chunk === null || typeof chunk !== 'object' || Array.isArray(chunk)) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     state.error = {category: 'malformed_sse', message: `data line is not a JSON object: ${clip(data, 120)}`}
     return 'error'
   }
-  return applyChunk(state, chunk as Record<string, any>, false)
+  return value as Record<string, any>
 }
 
 /**

@@ -9,7 +9,7 @@
  * and not needed here. Unlike chat, the stream has no `[DONE]`: it ends with `response.completed`,
  * `response.incomplete` or `response.failed`, and usage is only in the final `response` object.
  */
-import {OUTPUT_PREVIEW_CHARS, errorMessageOf, type StreamEffect, type StreamState} from './openai-stream.js'
+import {OUTPUT_PREVIEW_CHARS, errorMessageOf, parseEventData, type StreamEffect, type StreamState} from './openai-stream.js'
 
 const ERROR_MESSAGE_CHARS = 300
 
@@ -28,26 +28,8 @@ const TEXT_DELTA_EVENTS = new Set([
  * A stray `[DONE]` (some proxies append one) is accepted as the end too.
  */
 export function applyResponsesStreamEvent(state: StreamState, data: string): StreamEffect {
-  if (data.charCodeAt(0) !== 123 /* { */) {
-    const trimmed = data.trim()
-    if (trimmed === '[DONE]') {
-      state.done = true
-      return 'done'
-    }
-    if (trimmed === '') return 'none'
-  }
-  let event: unknown
-  try {
-    event = JSON.parse(data)
-  } catch {
-    state.error = {category: 'malformed_sse', message: `data line is not JSON: ${clip(data, 120)}`}
-    return 'error'
-  }
-  if (event === null || typeof event !== 'object' || Array.isArray(event)) {
-    state.error = {category: 'malformed_sse', message: `data line is not a JSON object: ${clip(data, 120)}`}
-    return 'error'
-  }
-  const e = event as Record<string, any>
+  const e = parseEventData(state, data)
+  if (typeof e === 'string') return e
   const type = e.type
   if (typeof type === 'string' && TEXT_DELTA_EVENTS.has(type)) {
     return typeof e.delta === 'string' && e.delta !== '' ? addText(state, e.delta) : 'none'

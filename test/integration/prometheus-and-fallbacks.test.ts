@@ -3,20 +3,11 @@ import type {AddressInfo} from 'node:net'
 import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import {buildRunConfig, type RunFlags} from '../../src/config/run-config.js'
+import {buildRunConfig} from '../../src/config/run-config.js'
+import {runFlags as flags} from '../helpers/run-flags.js'
 import {runBenchmark} from '../../src/run/run-benchmark.js'
 import {startSimulator, type Simulator} from '../../src/sim/index.js'
 
-const flags = (over: Partial<RunFlags>): RunFlags => ({
-  timeout: 30,
-  'cold-start': 'salt',
-  stream: true,
-  'skip-invalid': false,
-  shuffle: false,
-  insecure: false,
-  force: false,
-  ...over,
-})
 
 /** Distinct ~300-word prompts with no shared system prompt, so round 1 shares nothing but the salt line. */
 async function writeDataset(dir: string, n: number): Promise<string> {

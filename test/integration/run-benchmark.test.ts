@@ -1,21 +1,11 @@
 import {mkdtemp, readFile, readdir, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import {buildRunConfig, type RunFlags} from '../../src/config/run-config.js'
+import {buildRunConfig} from '../../src/config/run-config.js'
+import {runFlags as flags} from '../helpers/run-flags.js'
 import {runBenchmark} from '../../src/run/run-benchmark.js'
 import {startSimulator, type Simulator} from '../../src/sim/index.js'
 
-const flags = (over: Partial<RunFlags>): RunFlags => ({
-  dataset: 'examples/example_dataset.jsonl',
-  timeout: 30,
-  'cold-start': 'salt',
-  stream: true,
-  'skip-invalid': false,
-  shuffle: false,
-  insecure: false,
-  force: false,
-  ...over,
-})
 
 const quiet = {log: () => {}, warn: () => {}}
 

@@ -1,7 +1,8 @@
 import {mkdtemp, readFile, rm} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import {buildRunConfig, type RunFlags} from '../../src/config/run-config.js'
+import {buildRunConfig} from '../../src/config/run-config.js'
+import {runFlags as flags} from '../helpers/run-flags.js'
 import {eventLoopWarning, startEventLoopMonitor} from '../../src/perf/event-loop.js'
 import {chunkGapsMs} from '../../src/record/derive.js'
 import type {RequestRecord} from '../../src/record/record.js'
@@ -9,17 +10,6 @@ import {runBenchmark} from '../../src/run/run-benchmark.js'
 import {startSimulator, type Simulator} from '../../src/sim/index.js'
 import {summarize} from '../../src/summary/stats.js'
 
-const flags = (over: Partial<RunFlags>): RunFlags => ({
-  dataset: 'examples/example_dataset.jsonl',
-  timeout: 30,
-  'cold-start': 'salt',
-  stream: true,
-  'skip-invalid': false,
-  shuffle: false,
-  insecure: false,
-  force: false,
-  ...over,
-})
 
 describe('round health and memory-bounded summaries (issue #6)', () => {
   let sim: Simulator
