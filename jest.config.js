@@ -9,5 +9,6 @@ export default {
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 60000,
+  setupFilesAfterEnv: ['<rootDir>/test/helpers/restore-exit-code.ts'],
   reporters: ['default', '<rootDir>/test/helpers/summary-reporter.cjs'],
 }
