@@ -4,7 +4,8 @@ import {BaseCommand} from '../base-command.js'
 import {buildRunConfig, type RunFlags} from '../config/run-config.js'
 import {loadEnv} from '../config/secrets.js'
 import {inputError} from '../errors.js'
-import {loadResumeState, mergeResumeFlags} from '../run/resume.js'
+import {resolveRunFlags} from '../run/resolve-flags.js'
+import {loadResumeState} from '../run/resume.js'
 import {createProgress} from '../output/progress.js'
 import {cacheEffectLine, renderSamples, roundTable} from '../output/table.js'
 import {renderTargets} from '../slo/evaluate-targets.js'
@@ -89,27 +90,12 @@ Outputs in --output-dir: metrics_summary.csv, concurrency_<C>_round_<R>.json, re
       'top-p': number('top-p', flags['top-p']),
       'max-error-rate': number('max-error-rate', flags['max-error-rate']),
     }
-    // Only flags typed on the command line count as "given" when checking a resume against the stored ones.
-    const explicit = Object.fromEntries(raw.filter((t) => t.type === 'flag').map((t) => [t.flag, given[t.flag]]))
     const resume = flags.resume ? await loadResumeState(flags.resume) : undefined
-    let runFlags = given
-    if (resume) {
-      const {merged, differing} = mergeResumeFlags(resume.flags, explicit)
-      if (differing.length > 0) {
-        throw inputError(
-          `--resume ${flags.resume}: the configuration differs from the interrupted run in ${differing.map((k) => `--${k}`).join(', ')}`,
-          `Run \`dual-bench run --resume ${flags.resume}\` alone to continue with the stored configuration, or start a new run in another --output-dir.`,
-        )
-      }
-      // Secrets are not stored: --api-key and --header come from this command line (or the environment) again.
-      runFlags = {...merged, resume: flags.resume, progress: flags.progress, 'drain-timeout': flags['drain-timeout'], header: flags.header, 'api-key': flags['api-key']}
-    }
     const env = loadEnv()
-    if (!runFlags.endpoint && env.endpoint && !resume) {
-      runFlags.endpoint = env.endpoint
-      this.logToStderr(`Using --endpoint ${env.endpoint} from MODEL_URL in .env`)
-    }
-    if (!runFlags.model && env.model && !resume) runFlags.model = env.model
+    // Only flags typed on the command line count as "given" when checking a resume against the stored ones.
+    const typed = raw.flatMap((t) => (t.type === 'flag' ? [t.flag] : []))
+    const {flags: runFlags, notes} = resolveRunFlags(given, typed, env, resume)
+    for (const note of notes) this.logToStderr(note)
     const config = buildRunConfig(runFlags as unknown as RunFlags, {apiKey: env.apiKey})
 
     const progress = flags.progress && !this.jsonEnabled() ? createProgress() : undefined
