@@ -20,6 +20,12 @@ import {fileURLToPath} from 'node:url'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const args = process.argv.slice(2)
+if (args.includes('--help') || args.includes('-h')) {
+  console.log('Usage: node bench/run-all.js [--quick] [--only a,b,c,d,e] [--json FILE]   (build first: npm run build)\n' +
+    '  a non-streaming req/s vs autocannon   b streamed chunks/s   c TTFT/ITL error vs server stamps\n' +
+    '  d peak RSS of 100 000 streams        e metrics scrapes/s')
+  process.exit(0)
+}
 const quick = args.includes('--quick')
 const only = args.includes('--only') ? new Set(args[args.indexOf('--only') + 1].split(',')) : undefined
 const jsonOut = args.includes('--json') ? args[args.indexOf('--json') + 1] : undefined

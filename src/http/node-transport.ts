@@ -11,6 +11,8 @@
  */
 import http from 'node:http'
 import https from 'node:https'
+import type {Socket} from 'node:net'
+import {urlToHttpOptions} from 'node:url'
 import type {RequestError, RequestRecord} from '../record/record.js'
 import {nowMs} from '../record/clock.js'
 import {createSseParser} from './sse.js'
@@ -25,6 +27,25 @@ const IDLE_SOCKET_MS = 4000
 const ERROR_MESSAGE_CHARS = 300
 /** Error bodies are read up to this size; the message only needs the start. */
 const ERROR_BODY_BYTES = 64 * 1024
+/**
+ * Longest stretch of request starts and record hand-backs run back to back before the event loop polls
+ * sockets again (see `paced`).
+ */
+const PACE_SLICE_MS = 0.5
+
+/** Per socket: when its latest read arrived (set by `stampRead`, the socket's first 'data' listener). */
+const kReadAtMs = Symbol('dual-bench.readAtMs')
+type StampedSocket = Socket & {[kReadAtMs]?: number}
+
+/**
+ * Prepended to every socket's 'data' listeners, once per socket (keep-alive reuse keeps it): the HTTP
+ * parser runs inside the socket's 'data' handling and emits 'response' and body chunks from there (the
+ * first chunk one tick later), so "the latest read on this socket" is exactly the arrival time of the
+ * bytes being parsed, taken before any parsing or listener set-up. One shared function, no closure.
+ */
+function stampRead(this: StampedSocket): void {
+  this[kReadAtMs] = nowMs()
+}
 
 /** A Transport backed by one keep-alive node:http(s) Agent. */
 export interface NodeTransport extends Transport {
@@ -61,6 +82,8 @@ export function createNodeTransport(opts: TransportOptions): NodeTransport {
     agent,
     request: isHttps ? https.request : http.request,
     baseHeaders,
+    // Host/port/path resolved once: a URL argument would be converted again on every request.
+    requestOptions: {...urlToHttpOptions(opts.endpoint), method: 'POST', agent},
     redact: makeRedactor(opts.apiKey),
   }
 
@@ -78,7 +101,61 @@ interface ExchangeContext {
   agent: http.Agent
   request: typeof http.request
   baseHeaders: Record<string, string>
+  requestOptions: http.RequestOptions
   redact: (message: string) => string
+}
+
+/**
+ * Client work that may bunch up — request starts, and the hand-back of finished records (whose continuation
+ * in the runner writes the record and starts the next request) — runs through one queue, at most
+ * PACE_SLICE_MS of it at a time before the loop polls sockets again.
+ *
+ * Why: at a wave boundary hundreds of streams end in the same millisecond; running every hand-back and
+ * every next start in one go kept the event loop from reading sockets for 50–90 ms at 256 streams, and
+ * the new requests' first tokens, written by the server 10 ms after their start, were stamped that late
+ * (the bytes waited in the kernel; no stamp taken in user space can be earlier than the loop's next poll).
+ * Pacing delays a start by at most a few slices; the delay is client queue time (sentAtMs is taken when
+ * the request really starts), never inside TTFT. With nothing queued an item runs at once (c=1 unchanged).
+ */
+const paceQueue: (() => void)[] = []
+let pacing = false
+
+function paced(work: () => void): void {
+  paceQueue.push(work)
+  if (!pacing) void drainPaced()
+}
+
+/** After the current tick queue and every microtask chain it starts (a resolved record's whole continuation). */
+const afterTicks = () => new Promise<void>((resolve) => process.nextTick(resolve))
+/** After the next poll phase: sockets that became readable meanwhile are read (and stamped) first. */
+const afterPoll = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+/** When the current slice began; cleared in the check phase, i.e. once the loop has polled sockets again. */
+let sliceStartMs: number | undefined
+const endSlice = () => {
+  sliceStartMs = undefined
+}
+
+async function drainPaced(): Promise<void> {
+  pacing = true
+  try {
+    while (paceQueue.length > 0) {
+      // The slice spans drains: in one poll phase each socket's callback may hand back a record, and those
+      // add up, so the budget is per loop iteration rather than per drain.
+      const now = nowMs()
+      if (sliceStartMs === undefined) {
+        sliceStartMs = now
+        setImmediate(endSlice)
+      } else if (now - sliceStartMs >= PACE_SLICE_MS) {
+        await afterPoll()
+        continue
+      }
+      paceQueue.shift()!()
+      await afterTicks()
+    }
+  } finally {
+    pacing = false
+  }
 }
 
 /** One request from send to settled record, including one retry when a reused keep-alive socket was already closed. */
@@ -123,6 +200,8 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
       if (settled) return
       settled = true
       if (firstTokenTimer) clearTimeout(firstTokenTimer)
+      // Cancelled while still waiting for its pacing slice: never sent, so the send stamp is the cancel.
+      if (record.sentAtMs === 0) record.sentAtMs = endedAtMs
       signal?.removeEventListener('abort', onAbort)
       record.endedAtMs = endedAtMs
       fillFromState(record, state, streamed ? chunkOffsets : undefined)
@@ -134,10 +213,11 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
       } else {
         record.ok = true
       }
-      resolve(record)
+      paced(() => resolve(record))
     }
 
     function start(): void {
+      if (settled) return // cancelled while waiting for its turn in the pacing queue
       state = createStreamState()
       chunkOffsets = []
       responded = false
@@ -161,8 +241,9 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
         }, firstTokenTimeoutMs)
       }
 
-      const r = ctx.request(opts.endpoint, {method: 'POST', agent: ctx.agent, headers})
+      const r = ctx.request({...ctx.requestOptions, headers})
       req = r
+      r.on('socket', (socket: StampedSocket) => onSocket(r, socket))
       r.on('error', (err: NodeJS.ErrnoException) => {
         if (settled || responded || req !== r) return // body-side failures are handled by the response listeners
         // A keep-alive socket the server closed while idle fails the first write; nothing reached the
@@ -184,9 +265,34 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
       r.end(planned.body)
     }
 
+    function onSocket(r: http.ClientRequest, socket: StampedSocket): void {
+      if (req !== r) return
+      if (socket[kReadAtMs] === undefined) {
+        socket[kReadAtMs] = 0
+        socket.prependListener('data', stampRead)
+      }
+      // A socket still connecting when it is handed to the request was opened for it; a pooled one (from
+      // preconnect or an earlier request) is already connected. The 'socket' event comes one tick after the
+      // agent created the socket, and a connect needs at least one poll, so its start is measured from here.
+      if (!socket.connecting) {
+        record.reusedConnection = true
+        if (record.connectMs !== undefined) record.connectMs = undefined // from a first attempt a retry replaced
+        return
+      }
+      record.reusedConnection = false
+      const openedAtMs = nowMs()
+      const connected = () => {
+        if (req === r) record.connectMs = nowMs() - openedAtMs
+      }
+      socket.once(ctx.opts.endpoint.protocol === 'https:' ? 'secureConnect' : 'connect', connected)
+      r.once('close', () => socket.removeListener('secureConnect', connected).removeListener('connect', connected))
+    }
+
     function onResponse(r: http.ClientRequest, res: http.IncomingMessage): void {
       responded = true
-      record.headersAtMs = nowMs()
+      const socket = res.socket as StampedSocket | null
+      const readAt = () => socket?.[kReadAtMs] || nowMs()
+      record.headersAtMs = readAt()
       const status = res.statusCode ?? 0
       res.on('error', () => {}) // a mid-body reset also closes the request; its 'close' settles the record
       if (status < 200 || status >= 300) {
@@ -230,6 +336,7 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
       })
       const onBodyOver = () => {
         if (settled) return
+        // 'end' or 'close' may come without a read (a reset), so this one is the time it is handled.
         stamp = nowMs()
         atEof = true
         sse.end()
@@ -239,8 +346,8 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
       }
       res.on('data', (buf: Buffer) => {
         if (settled) return
-        // One stamp per socket read, taken before parsing, shared by every event parsed from it.
-        stamp = nowMs()
+        // The arrival of the socket read that delivered these bytes, shared by every event parsed from it.
+        stamp = readAt()
         sse.feed(buf)
       })
       res.on('end', onBodyOver)
@@ -253,7 +360,7 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
       return
     }
     signal?.addEventListener('abort', onAbort, {once: true})
-    start()
+    paced(start)
   })
 }
 

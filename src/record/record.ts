@@ -62,6 +62,13 @@ export interface RequestRecord {
   endedAtMs: number
   /** Arrival times of every content-bearing chunk, ms relative to sentAtMs (for the pooled chunk-gap distribution). */
   chunkOffsetsMs?: number[]
+  /**
+   * The request went out on an already-open keep-alive connection (from preconnect or an earlier request):
+   * no connect inside its TTFT. False: a connection was opened for it, and `connectMs` says how long that took.
+   */
+  reusedConnection?: boolean
+  /** TCP connect (plus TLS handshake for https) of the connection opened for this request, ms; inside its TTFT. */
+  connectMs?: number
 
   outputTokens?: number
   outputTokensSource?: TokenSource
