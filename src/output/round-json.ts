@@ -72,6 +72,12 @@ export function requestRow(r: RequestRecord, slo?: Slo): Record<string, unknown>
   }
 }
 
+/** Pure: the round JSON's `configuration` block. */
+function roundConfiguration(configuration: Record<string, unknown>, summary: RoundSummary): Record<string, unknown> {
+  return {...configuration, concurrency: summary.concurrency, round: summary.round}
+}
+
+/** Pure: the whole round JSON as one object (small rounds, tests; large rounds stream it, see round-files.ts). */
 export function roundJson(
   configuration: Record<string, unknown>,
   summary: RoundSummary,
@@ -79,11 +85,45 @@ export function roundJson(
   slo?: Slo,
 ): Record<string, unknown> {
   return {
-    configuration: {...configuration, concurrency: summary.concurrency, round: summary.round},
+    configuration: roundConfiguration(configuration, summary),
     summary: flatSummary(summary),
     requests: records.map((r) => requestRow(r, slo)),
   }
 }
+
+/**
+ * Pure: the round JSON's text up to the `requests` array, exactly as `JSON.stringify(roundJson(…), null, 2)` prints
+ * it: stringified with an empty array, which is then cut off, so key order and indentation cannot drift.
+ */
+export function roundJsonHead(configuration: Record<string, unknown>, summary: RoundSummary): string {
+  const text = JSON.stringify({configuration: roundConfiguration(configuration, summary), summary: flatSummary(summary), requests: []}, null, 2)
+  const tail = '[]\n}'
+  if (!text.endsWith(tail)) throw new Error('round JSON: `requests` must be its last key')
+  return text.slice(0, -tail.length)
+}
+
+/**
+ * Pure: one element of the `requests` array as `JSON.stringify(…, null, 2)` prints it two levels deep: the element's
+ * own pretty form, every line indented by four more spaces (JSON strings never hold a raw newline, so only line
+ * breaks are indented).
+ */
+export function requestJsonElement(row: Record<string, unknown>): string {
+  return '    ' + JSON.stringify(row, null, 2).replaceAll('\n', '\n    ')
+}
+
+/**
+ * The text around the elements: head + open + element (+ between + element)… + close, or head + empty — the bytes
+ * `writeJson(file, roundJson(…))` writes (trailing newline included).
+ */
+export const ROUND_JSON_FRAMING = {
+  /** After the head: opens a non-empty array; elements follow, separated by `between`. */
+  open: '[\n',
+  between: ',\n',
+  /** Closes a non-empty array and the document. */
+  close: '\n  ]\n}\n',
+  /** The whole tail when the round has no request. */
+  empty: '[]\n}\n',
+} as const
 
 /** Columns of the per-request CSV (seed 001's requests_cX.csv), append-only. */
 export const REQUEST_CSV_COLUMNS = [
@@ -91,29 +131,38 @@ export const REQUEST_CSV_COLUMNS = [
   'input_tokens', 'output_tokens', 'cached_tokens', 'output_tokens_source', 'output_speed_tps', 'slo_met', 'prompt',
 ] as const
 
+/** csv-stringify options of the per-request CSV (booleans as true/false, not 1/""). */
+const CSV_OPTIONS = {cast: {boolean: (b: boolean) => String(b)}}
+
+/** Pure: CSV lines (each ending in a newline) for the given rows of values; the header is `[REQUEST_CSV_COLUMNS]`. */
+export function csvLines(rows: unknown[][]): string {
+  return stringify(rows, CSV_OPTIONS)
+}
+
+/** Pure: one request's values in REQUEST_CSV_COLUMNS order. */
+export function requestCsvValues(r: RequestRecord, slo?: Slo, row: Record<string, unknown> = requestRow(r, slo)): unknown[] {
+  const values: Record<(typeof REQUEST_CSV_COLUMNS)[number], unknown> = {
+    index: r.index,
+    sample_id: r.sampleId,
+    success: r.ok,
+    error_category: r.error?.category ?? '',
+    error: r.error?.message ?? '',
+    ttft_ms: row.ttft,
+    itl_ms: row.itl,
+    latency_ms: row.latency,
+    queue_ms: row.queue_ms,
+    input_tokens: row.input_tokens,
+    output_tokens: row.output_tokens,
+    cached_tokens: row.cached_tokens,
+    output_tokens_source: row.output_tokens_source,
+    output_speed_tps: round3(outputSpeedTps(r)),
+    slo_met: row.slo_met,
+    prompt: r.promptPreview,
+  }
+  return REQUEST_CSV_COLUMNS.map((c) => values[c] ?? '')
+}
+
 /** Pure: one row per request of a round, in plan order. */
 export function requestsCsv(records: RequestRecord[], slo?: Slo): string {
-  const rows = records.map((r) => {
-    const row = requestRow(r, slo)
-    const values: Record<(typeof REQUEST_CSV_COLUMNS)[number], unknown> = {
-      index: r.index,
-      sample_id: r.sampleId,
-      success: r.ok,
-      error_category: r.error?.category ?? '',
-      error: r.error?.message ?? '',
-      ttft_ms: row.ttft,
-      itl_ms: row.itl,
-      latency_ms: row.latency,
-      queue_ms: row.queue_ms,
-      input_tokens: row.input_tokens,
-      output_tokens: row.output_tokens,
-      cached_tokens: row.cached_tokens,
-      output_tokens_source: row.output_tokens_source,
-      output_speed_tps: round3(outputSpeedTps(r)),
-      slo_met: row.slo_met,
-      prompt: r.promptPreview,
-    }
-    return REQUEST_CSV_COLUMNS.map((c) => values[c] ?? '')
-  })
-  return stringify([[...REQUEST_CSV_COLUMNS], ...rows], {cast: {boolean: (b) => String(b)}})
+  return csvLines([[...REQUEST_CSV_COLUMNS], ...records.map((r) => requestCsvValues(r, slo))])
 }

@@ -1,6 +1,7 @@
 import {once} from 'node:events'
-import {createWriteStream, type WriteStream} from 'node:fs'
+import {createWriteStream, statSync, type WriteStream} from 'node:fs'
 import {mkdir, readdir, rename, rm, writeFile} from 'node:fs/promises'
+import {finished} from 'node:stream/promises'
 import path from 'node:path'
 import {inputError} from '../errors.js'
 
@@ -43,26 +44,98 @@ export async function clearRunFiles(dir: string): Promise<void> {
   for (const name of await readdir(dir)) if (RUN_FILE.test(name)) await rm(path.join(dir, name), {force: true})
 }
 
+function tempPath(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`)
+}
+
 export async function writeFileAtomic(file: string, content: string): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`)
+  const tmp = tempPath(file)
   await writeFile(tmp, content)
   await rename(tmp, file)
+}
+
+/**
+ * A file too large to build as one string (a 100 000-request round JSON), written piece by piece to a temp file that
+ * replaces `file` only on {@link AtomicFileWriter.commit} — the same guarantee as {@link writeFileAtomic}.
+ * `write` honours backpressure, so at most one stream buffer (plus the caller's piece) is in memory.
+ */
+export class AtomicFileWriter {
+  private readonly tmp: string
+  private readonly stream: WriteStream
+  private error: Error | undefined
+
+  constructor(private readonly file: string) {
+    this.tmp = tempPath(file)
+    this.stream = createWriteStream(this.tmp)
+    // Kept, and thrown by the next write/commit: an 'error' with no listener would crash the process instead.
+    this.stream.on('error', (error) => (this.error ??= error))
+  }
+
+  async write(text: string): Promise<void> {
+    if (this.error) throw this.error
+    if (this.stream.write(text)) return
+    await new Promise<void>((resolve, reject) => {
+      const done = () => {
+        this.stream.off('drain', done).off('error', done)
+        if (this.error) reject(this.error)
+        else resolve()
+      }
+      this.stream.on('drain', done).on('error', done)
+    })
+  }
+
+  /** Flushes, closes and renames the temp file over `file`. */
+  async commit(): Promise<void> {
+    if (this.error) throw this.error
+    this.stream.end()
+    await finished(this.stream)
+    if (this.error) throw this.error
+    await rename(this.tmp, this.file)
+  }
+
+  /** Drops the temp file; `file` keeps what it had. */
+  async abort(): Promise<void> {
+    this.stream.destroy()
+    await finished(this.stream).catch(() => undefined)
+    await rm(this.tmp, {force: true})
+  }
 }
 
 export async function writeJson(file: string, value: unknown): Promise<void> {
   await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n')
 }
 
+/** Where one line sits in a file, in bytes (newline excluded). */
+export interface LineLocation {
+  offset: number
+  length: number
+}
+
 /** Appends one JSON line per record as it finishes (requests.jsonl), so a crash loses nothing already measured. */
 export class JsonlAppender {
   private readonly stream: WriteStream
+  /** Byte size of the file once every write so far has landed (it is opened for appending). */
+  private end: number
 
   constructor(file: string) {
+    this.end = statSync(file, {throwIfNoEntry: false})?.size ?? 0
     this.stream = createWriteStream(file, {flags: 'a'})
   }
 
-  write(value: unknown): void {
-    this.stream.write(JSON.stringify(value) + '\n')
+  /** Queues one line; returns where it will sit, so it can be read back (see {@link flush}). */
+  write(value: unknown): LineLocation {
+    const line = JSON.stringify(value)
+    const length = Buffer.byteLength(line)
+    const at = {offset: this.end, length}
+    this.end += length + 1
+    this.stream.write(line + '\n')
+    return at
+  }
+
+  /** Resolves once every line written so far is in the file (readable through another handle). */
+  async flush(): Promise<void> {
+    // Writes complete in order, so an empty write's callback runs after every earlier line is written.
+    await new Promise<void>((resolve, reject) => this.stream.write('', (error) => (error ? reject(error) : resolve())))
   }
 
   async close(): Promise<void> {

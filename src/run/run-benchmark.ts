@@ -9,18 +9,18 @@ import {createNodeTransport, isStreamOptionsRejection, preconnect} from '../http
 import type {PlannedRequest, TransportOptions} from '../http/transport.js'
 import {createPrometheusProbe, type PrometheusProbe} from '../metrics/probe.js'
 import {summaryCsv} from '../output/csv.js'
-import {requestsCsv, roundJson} from '../output/round-json.js'
+import {recordsInPlanOrder, RoundLineIndex, writeRoundFiles} from '../output/round-files.js'
 import {prometheusBlocks, summaryBlocks} from '../output/summary-rows.js'
 import {clearRunFiles, JsonlAppender, prepareOutputDir, writeFileAtomic, writeJson} from '../output/write.js'
 import {nowMs} from '../record/clock.js'
 import type {RequestRecord} from '../record/record.js'
 import type {RunObserver} from '../runner/events.js'
 import {buildPlan, newSalt, repeatSamples} from '../runner/plan.js'
-import {type LevelResult, runPlan} from '../runner/runner.js'
+import {type LevelResult, requestKey, runPlan} from '../runner/runner.js'
 import {startSimulator, type Simulator} from '../sim/index.js'
 import {anyTargetFailed, evaluateTargets, renderTargets, targetCoverageWarnings, type TargetResult} from '../slo/evaluate-targets.js'
 import {parseSloFile, type SloFile} from '../slo/slo.js'
-import {type OverallSummary, overallSummary, overallSummaryJson, ttftBySampleIndex} from '../summary/overall.js'
+import {type OverallSummary, overallSummary, overallSummaryJson} from '../summary/overall.js'
 import {type CacheEffect, cacheEffect, type RoundSummary} from '../summary/round-summary.js'
 import {VERSION} from '../version.js'
 import {storableFlags, type ResumeState} from './resume.js'
@@ -169,7 +169,10 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
     if (!io.resume) await clearRunFiles(config.outputDir)
     await writeJson(runJsonFile, runJson)
 
-    const appender = new JsonlAppender(path.join(config.outputDir, 'requests.jsonl'))
+    const jsonlFile = path.join(config.outputDir, 'requests.jsonl')
+    const appender = new JsonlAppender(jsonlFile)
+    // Rounds keep no records (memory stays bounded): their rows are read back from requests.jsonl at round end.
+    const lines = new RoundLineIndex(planned.length)
     const files = new Set(['run.json', 'requests.jsonl'])
     const shown: RequestRecord[] = []
     // Per-sample TTFT of every round, for the paired cold/warm speed-up and its confidence interval.
@@ -180,14 +183,25 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
         createTransport: (maxSockets) => createNodeTransport(transportOptions(maxSockets)),
         preconnect: (transport, n) => preconnect(transport, n),
         resetCache: config.cacheReset ? () => resetPrefixCache(config.cacheReset!, endpoint!, control) : undefined,
-        onRecord: (r) => appender.write(r),
-        onRound: async (summary, records) => {
-          const base = `concurrency_${summary.concurrency}_round_${summary.round}`
-          await writeJson(path.join(config.outputDir, `${base}.json`), roundJson(configuration, summary, records, slo))
-          await writeFileAtomic(path.join(config.outputDir, `requests_c${summary.concurrency}_r${summary.round}.csv`), requestsCsv(records, slo))
-          files.add(`${base}.json`).add(`requests_c${summary.concurrency}_r${summary.round}.csv`)
-          for (const r of records) if (r.ok && shown.length < config.showSamples) shown.push(r)
-          ttfts.set(`${summary.concurrency}/${summary.round}`, ttftBySampleIndex(records, planned.length))
+        onRecord: (r) => lines.note(r, appender.write(r)),
+        onRound: async (summary, columns) => {
+          const {concurrency: level, round} = summary
+          const json = `concurrency_${level}_round_${round}.json`
+          const csv = `requests_c${level}_r${round}.csv`
+          await appender.flush()
+          const records = recordsInPlanOrder(jsonlFile, columns.size, lines.take(level, round), (index) =>
+            io.resume?.completed.get(requestKey({level, round, index})),
+          )
+          async function* showing(): AsyncGenerator<RequestRecord> {
+            for await (const r of records) {
+              // Chunk offsets are per-token bulk that --show-samples never prints.
+              if (r.ok && shown.length < config.showSamples) shown.push({...r, chunkOffsetsMs: undefined})
+              yield r
+            }
+          }
+          await writeRoundFiles({jsonFile: path.join(config.outputDir, json), csvFile: path.join(config.outputDir, csv), configuration, summary, slo, records: showing()})
+          files.add(json).add(csv)
+          ttfts.set(`${level}/${round}`, columns.ttft)
         },
         observer: {...io.observer, warn},
         probe,

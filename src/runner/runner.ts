@@ -3,10 +3,9 @@ import type {PrometheusProbe} from '../metrics/probe.js'
 import {nowMs} from '../record/clock.js'
 import type {FailureCategory, RequestRecord} from '../record/record.js'
 import type {Slo} from '../slo/slo.js'
-import {type RoundSummary, summarizeRound} from '../summary/round-summary.js'
+import {RoundColumns, type RoundSummary, summarizeColumns} from '../summary/round-summary.js'
 import {type Stats, summarize} from '../summary/stats.js'
 import {eventLoopWarning, startEventLoopMonitor} from '../perf/event-loop.js'
-import {ValuePool} from '../perf/value-pool.js'
 import type {RunObserver} from './events.js'
 import type {PlannedLevel} from './plan.js'
 
@@ -21,11 +20,11 @@ export interface RunnerDeps {
   /** Called with every finished record, in completion order (requests.jsonl). */
   onRecord(record: RequestRecord): void
   /**
-   * Called when a round ends (complete or not), with its records in plan order (round JSON). To keep a large round's
-   * memory bounded, these records no longer carry `chunkOffsetsMs` (it went to onRecord, and its gaps are pooled
-   * into the summary as they arrive).
+   * Called when a round ends (complete or not), with its summary and the compact per-index columns it was computed
+   * from. The runner keeps no record object of a round (memory stays bounded for any round size): a consumer that
+   * needs whole records (the round JSON's rows) keeps them itself from onRecord, e.g. as offsets into requests.jsonl.
    */
-  onRound(summary: RoundSummary, records: RequestRecord[]): Promise<void> | void
+  onRound(summary: RoundSummary, columns: RoundColumns): Promise<void> | void
   observer?: RunObserver
   slo?: Slo
   /** Aborted: stop starting new requests (in-flight ones finish). */
@@ -132,31 +131,24 @@ async function runRound(
   deps.observer?.roundStart?.({concurrency, round, total: requests.length})
   const probe = queue.length > 0 ? deps.probe : undefined
   const roundStart = probe ? await probe.fresh() : undefined
-  const records: (RequestRecord | undefined)[] = requests.map((r) => deps.completed?.get(requestKey(r)))
-  // Chunk gaps are the one per-token quantity; they are pooled as records finish and dropped from the kept record.
-  const gaps = new ValuePool()
-  const keep = (record: RequestRecord) => {
-    if (record.chunkOffsetsMs) {
-      if (record.ok) gaps.addGaps(record.chunkOffsetsMs)
-      // Not `delete`: that would turn every kept record into a slower, larger dictionary-mode object.
-      record.chunkOffsetsMs = undefined
-    }
-  }
-  for (const r of records) {
+  // Only what the summary needs, by plan index; the records themselves are dropped once onRecord has them.
+  const columns = new RoundColumns(requests.length, deps.slo)
+  for (const request of requests) {
+    const r = deps.completed?.get(requestKey(request))
     if (!r) continue
     deps.observer?.request?.(r)
-    keep(r)
+    columns.add(r)
   }
   const loop = startEventLoopMonitor()
   // Per-request "after" scrapes complete off the worker's critical path, so a slow /metrics never delays sends.
-  const pendingAfter: Promise<void>[] = []
+  // A set, emptied as they settle: an array of every request's promise would grow with the round.
+  const pendingAfter = new Set<Promise<void>>()
   let next = 0
 
   const finish = (record: RequestRecord) => {
-    records[record.index] = record
     deps.onRecord(record)
     deps.observer?.request?.(record)
-    keep(record)
+    columns.add(record)
   }
 
   const sendWithRetries = async (request: PlannedRequest): Promise<RequestRecord> => {
@@ -188,38 +180,38 @@ async function runRound(
       }
       if (probe && before) {
         // Only a scrape that started after this request ended can contain its own counter increments.
-        pendingAfter.push(
-          probe.shared({startedAfterMs: record.endedAtMs}).then((after) => {
-            record.prometheus = probe.requestValues(before, after)
-            record.scrapes = {before: before.id, after: after.id}
-            finish(record)
-          }),
-        )
+        const pending: Promise<void> = probe.shared({startedAfterMs: record.endedAtMs}).then((after) => {
+          record.prometheus = probe.requestValues(before, after)
+          record.scrapes = {before: before.id, after: after.id}
+          finish(record)
+          pendingAfter.delete(pending)
+        })
+        pendingAfter.add(pending)
       } else {
         finish(record)
       }
     }
   }
   await Promise.all(Array.from({length: Math.min(concurrency, queue.length)}, worker))
-  await Promise.all(pendingAfter)
+  await Promise.all([...pendingAfter])
   const loopStats = loop.stop()
 
-  const done = records.filter((r): r is RequestRecord => r !== undefined)
-  const summary = summarizeRound(concurrency, round, done, deps.slo, {chunkGaps: gaps.stats()})
+  const summary = summarizeColumns(concurrency, round, columns)
   if (queue.length > 0) {
     summary.event_loop = loopStats
     const warning = eventLoopWarning(concurrency, round, loopStats)
     if (warning) deps.observer?.warn?.(warning)
   }
   summary.planned_requests = requests.length
-  summary.complete = done.length === requests.length
+  // A request cancelled by a second Ctrl-C was never measured (--resume sends it again): it does not complete a round.
+  summary.complete = columns.finished - columns.cancelled === requests.length
   if (probe && roundStart !== undefined) {
     const roundEnd = await probe.fresh()
     const perRequest: Record<string, Stats> = {}
-    for (const name of probe.names()) perRequest[name] = summarize(done.map((r) => r.prometheus?.[name]))
+    for (const name of probe.names()) perRequest[name] = summarize(columns.prometheusValues(name) ?? [])
     summary.prometheus = {names: probe.names(), round: probe.roundValues(roundStart, roundEnd), per_request: perRequest, health: probe.health()}
   }
-  await deps.onRound(summary, done)
+  await deps.onRound(summary, columns)
   deps.observer?.roundEnd?.({concurrency, round, summary})
   return summary
 }
