@@ -82,6 +82,12 @@ export function parseEventData(state: StreamState, data: string): Record<string,
  * `choices[0].message` instead of `delta`.
  */
 export function applyResponseBody(state: StreamState, text: string): StreamEffect {
+  const body = parseBodyObject(state, text)
+  return body === 'error' ? body : applyChunk(state, body, true)
+}
+
+/** A whole non-streaming body as a JSON object, or 'error' (malformed_sse) — shared by the chat and Responses readers. */
+export function parseBodyObject(state: StreamState, text: string): Record<string, any> | 'error' {
   let body: unknown
   try {
     body = JSON.parse(text)
@@ -93,7 +99,7 @@ export function applyResponseBody(state: StreamState, text: string): StreamEffec
     state.error = {category: 'malformed_sse', message: `response body is not a JSON object: ${clip(text, 120)}`}
     return 'error'
   }
-  return applyChunk(state, body as Record<string, any>, true)
+  return body as Record<string, any>
 }
 
 function applyChunk(state: StreamState, chunk: Record<string, any>, whole: boolean): StreamEffect {

@@ -9,7 +9,7 @@
  * and not needed here. Unlike chat, the stream has no `[DONE]`: it ends with `response.completed`,
  * `response.incomplete` or `response.failed`, and usage is only in the final `response` object.
  */
-import {OUTPUT_PREVIEW_CHARS, errorMessageOf, parseEventData, type StreamEffect, type StreamState} from './openai-stream.js'
+import {OUTPUT_PREVIEW_CHARS, errorMessageOf, parseBodyObject, parseEventData, type StreamEffect, type StreamState} from './openai-stream.js'
 
 const ERROR_MESSAGE_CHARS = 300
 
@@ -63,18 +63,8 @@ export function applyResponsesStreamEvent(state: StreamState, data: string): Str
  * (as `applyResponseBody` does for chat).
  */
 export function applyResponsesBody(state: StreamState, text: string): StreamEffect {
-  let body: unknown
-  try {
-    body = JSON.parse(text)
-  } catch {
-    state.error = {category: 'malformed_sse', message: `response body is not JSON: ${clip(text, 120)}`}
-    return 'error'
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    state.error = {category: 'malformed_sse', message: `response body is not a JSON object: ${clip(text, 120)}`}
-    return 'error'
-  }
-  const b = body as Record<string, any>
+  const b = parseBodyObject(state, text)
+  if (b === 'error') return b
   if (b.status === 'failed' || (b.error != null && b.output === undefined) || b.object === 'error') {
     applyResponseObject(state, b)
     state.error = {category: 'server_error_event', message: clip(failureMessage(b) ?? errorMessageOf(b) ?? 'the response failed', ERROR_MESSAGE_CHARS)}
