@@ -4,7 +4,7 @@
  */
 import type {Sample} from '../dataset/sample.js'
 import {listModels, modelsUrlOf} from '../http/control.js'
-import {createNodeTransport, isStreamOptionsRejection} from '../http/node-transport.js'
+import {createMeasuredTransport, isStreamOptionsRejection} from '../http/measured-transport.js'
 import {buildRequestBody, promptPreview} from '../http/request-body.js'
 import type {ApiKind} from '../http/transport.js'
 import {nowMs} from '../record/clock.js'
@@ -121,7 +121,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckResult> {
 async function sendTestRequest(opts: CheckOptions, model: string, includeUsage: boolean): Promise<RequestRecord> {
   const sample: Sample = {id: 'check', messages: [{role: 'user', content: CHECK_PROMPT}], maxTokens: CHECK_MAX_TOKENS}
   const body = buildRequestBody(sample, {api: opts.api, model, stream: true, includeUsage})
-  const transport = createNodeTransport({
+  const transport = createMeasuredTransport({
     endpoint: opts.endpoint,
     apiKey: opts.apiKey,
     timeoutMs: opts.timeoutMs,

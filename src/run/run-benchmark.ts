@@ -5,7 +5,7 @@ import {loadDataset, loadTokenizer, sha256File, truncateSamples} from '../datase
 import type {Sample} from '../dataset/sample.js'
 import {inputError} from '../errors.js'
 import {listModels, resetPrefixCache} from '../http/control.js'
-import {createNodeTransport, isStreamOptionsRejection, preconnect} from '../http/node-transport.js'
+import {createMeasuredTransport, isStreamOptionsRejection, preconnect} from '../http/measured-transport.js'
 import type {PlannedRequest, TransportOptions} from '../http/transport.js'
 import {createPrometheusProbe, type PrometheusProbe} from '../metrics/probe.js'
 import {summaryCsv} from '../output/csv.js'
@@ -180,7 +180,7 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
     let levels: LevelResult[]
     try {
       levels = await runPlan(plan, {
-        createTransport: (maxSockets) => createNodeTransport(transportOptions(maxSockets)),
+        createTransport: (maxSockets) => createMeasuredTransport(transportOptions(maxSockets)),
         preconnect: (transport, n) => preconnect(transport, n),
         resetCache: config.cacheReset ? () => resetPrefixCache(config.cacheReset!, endpoint!, control) : undefined,
         onRecord: (r) => lines.note(r, appender.write(r)),
@@ -312,7 +312,7 @@ async function defaultModel(endpoint: URL, control: {apiKey?: string; timeoutMs:
  * is a fixed tiny text, so it warms no sample's prefix.
  */
 async function preflight(body: Parameters<typeof buildPlan>[2], transportOptions: TransportOptions, warn: (m: string) => void): Promise<boolean> {
-  const transport = createNodeTransport(transportOptions)
+  const transport = createMeasuredTransport(transportOptions)
   try {
     const probe: Sample = {id: 'preflight', messages: [{role: 'user', content: `dual-bench preflight ${nowMs()}`}]}
     const send = async (includeUsage: boolean): Promise<RequestRecord> => {

@@ -1,17 +1,12 @@
 /**
- * The Responses API end to end: buildRequestBody → the measured node transport → the simulator's
- * /v1/responses → the Responses reducer. The transport picks the reducer by `api`; until that one-line
- * dispatch is in src/http/node-transport.ts (it imports responses-stream.js), these tests are skipped.
+ * The Responses API end to end: buildRequestBody → the measured transport → the simulator's
+ * /v1/responses → the Responses reducer (the transport picks the reducer by `api`).
  */
-import {readFileSync} from 'node:fs'
 import {runCheck} from '../../src/check/run-check.js'
-import {createNodeTransport} from '../../src/http/node-transport.js'
+import {createMeasuredTransport} from '../../src/http/measured-transport.js'
 import {buildRequestBody} from '../../src/http/request-body.js'
 import {nowMs} from '../../src/record/clock.js'
 import {startSimulator, type Simulator} from '../../src/sim/index.js'
-
-const wired = readFileSync(new URL('../../src/http/node-transport.ts', import.meta.url), 'utf8').includes('responses-stream.js')
-const maybe = wired ? test : test.skip
 
 describe('Responses API through the measured transport', () => {
   let sim: Simulator
@@ -20,7 +15,7 @@ describe('Responses API through the measured transport', () => {
   })
   afterAll(() => sim.close())
 
-  maybe('dual-bench check --api responses streams, with TTFT, usage tokens and the reply', async () => {
+  test('dual-bench check --api responses streams, with TTFT, usage tokens and the reply', async () => {
     const r = await runCheck({endpoint: new URL(`${sim.url}/v1/responses`), api: 'responses', timeoutMs: 10_000})
     expect(r.ok).toBe(true)
     expect(r.request).toMatchObject({ok: true, streamed: true, outputTokens: 32, outputTokensSource: 'usage', cachedTokens: 0, finishReason: 'length'})
@@ -29,8 +24,8 @@ describe('Responses API through the measured transport', () => {
     expect(r.diagnosis.at(-1)!.level).toBe('ok')
   })
 
-  maybe('round 2 of the same bytes reports cached tokens from usage.input_tokens_details', async () => {
-    const transport = createNodeTransport({endpoint: new URL(`${sim.url}/v1/responses`), timeoutMs: 10_000, maxSockets: 1, api: 'responses', stream: true})
+  test('round 2 of the same bytes reports cached tokens from usage.input_tokens_details', async () => {
+    const transport = createMeasuredTransport({endpoint: new URL(`${sim.url}/v1/responses`), timeoutMs: 10_000, maxSockets: 1, api: 'responses', stream: true})
     try {
       const sample = {id: 's', messages: [{role: 'user' as const, content: Array.from({length: 300}, (_, i) => `word${i}`).join(' ')}], maxTokens: 4}
       const body = buildRequestBody(sample, {api: 'responses', model: 'sim-model', stream: true, includeUsage: true, salt: '[run e2e]'})

@@ -5,7 +5,7 @@
  * were in flight at once, and how many TCP connections it accepted.
  *
  *   const server = await startScriptedServer(() => ({body: openAiStream({firstTokenDelayMs: 120, tokens: 5, itlMs: 30})}))
- *   ... createNodeTransport({endpoint: server.endpoint(), ...}) ...
+ *   ... createMeasuredTransport({endpoint: server.endpoint(), ...}) ...
  *   await server.close()
  */
 import http from 'node:http'

@@ -7,7 +7,7 @@ import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {buildRunConfig} from '../../src/config/run-config.js'
-import {createNodeTransport} from '../../src/http/node-transport.js'
+import {createMeasuredTransport} from '../../src/http/measured-transport.js'
 import {recordsInPlanOrder, RoundLineIndex, writeRoundFiles} from '../../src/output/round-files.js'
 import {flatSummary, requestsCsv, roundJson} from '../../src/output/round-json.js'
 import {JsonlAppender, writeFileAtomic, writeJson} from '../../src/output/write.js'
@@ -182,7 +182,7 @@ describe('complete', () => {
         return seen
       })()
       await runPlan(plan, {
-        createTransport: (maxSockets) => createNodeTransport({endpoint, timeoutMs: 30_000, maxSockets, api: 'chat', stream: true}),
+        createTransport: (maxSockets) => createMeasuredTransport({endpoint, timeoutMs: 30_000, maxSockets, api: 'chat', stream: true}),
         onRecord: (r) => records.push(r),
         onRound: (summary) => void rounds.push(summary),
         stop: stop.signal,

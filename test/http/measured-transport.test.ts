@@ -1,7 +1,7 @@
 import {jest} from '@jest/globals'
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
-import {createNodeTransport, isStreamOptionsRejection, preconnect, type NodeTransport} from '../../src/http/node-transport.js'
+import {createMeasuredTransport, isStreamOptionsRejection, preconnect, type MeasuredTransport} from '../../src/http/measured-transport.js'
 import {buildRequestBody} from '../../src/http/request-body.js'
 import type {PlannedRequest, TransportOptions} from '../../src/http/transport.js'
 import {nowMs} from '../../src/record/clock.js'
@@ -17,16 +17,16 @@ const body = buildRequestBody({id: 's1', messages: [{role: 'user', content: 'hel
 const planned = (over: Partial<PlannedRequest> = {}): PlannedRequest => ({level: 4, round: 2, index: 7, sampleId: 's1', promptPreview: 'hello', body, ...over})
 
 let server: ScriptedServer | undefined
-let transport: NodeTransport | undefined
+let transport: MeasuredTransport | undefined
 afterEach(async () => {
   await transport?.close()
   await server?.close()
   transport = server = undefined
 })
 
-async function setup(script: ScriptedResponse | ((req: any, n: number) => ScriptedResponse), opts: Partial<TransportOptions> = {}): Promise<{server: ScriptedServer; transport: NodeTransport}> {
+async function setup(script: ScriptedResponse | ((req: any, n: number) => ScriptedResponse), opts: Partial<TransportOptions> = {}): Promise<{server: ScriptedServer; transport: MeasuredTransport}> {
   server = await startScriptedServer(script)
-  transport = createNodeTransport({endpoint: server.endpoint(), timeoutMs: 5000, maxSockets: 4, api: 'chat', stream: true, ...opts})
+  transport = createMeasuredTransport({endpoint: server.endpoint(), timeoutMs: 5000, maxSockets: 4, api: 'chat', stream: true, ...opts})
   return {server, transport}
 }
 
@@ -188,7 +188,7 @@ describe('tokens and usage', () => {
 
   test('completions API: text chunks', async () => {
     server = await startScriptedServer({body: openAiStream({api: 'completions', tokens: ['a', 'b', 'c'], usage: {prompt_tokens: 3, completion_tokens: 3}})})
-    transport = createNodeTransport({endpoint: server.endpoint('/v1/completions'), timeoutMs: 5000, maxSockets: 1, api: 'completions', stream: true})
+    transport = createMeasuredTransport({endpoint: server.endpoint('/v1/completions'), timeoutMs: 5000, maxSockets: 1, api: 'completions', stream: true})
     const record = await transport.send(planned(), {queuedAtMs: nowMs()})
     expect(server.requests[0].url).toBe('/v1/completions')
     expect(record).toMatchObject({ok: true, contentChunks: 3, outputTokens: 3, outputPreview: 'abc'})
@@ -244,7 +244,7 @@ describe('failures are records', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r))
     const port = (closed.address() as AddressInfo).port
     await new Promise<void>((r) => closed.close(() => r()))
-    transport = createNodeTransport({endpoint: new URL(`http://127.0.0.1:${port}/v1/chat/completions`), timeoutMs: 2000, maxSockets: 1, api: 'chat', stream: true})
+    transport = createMeasuredTransport({endpoint: new URL(`http://127.0.0.1:${port}/v1/chat/completions`), timeoutMs: 2000, maxSockets: 1, api: 'chat', stream: true})
     const record = await transport.send(planned(), {queuedAtMs: nowMs()})
     expect(record.ok).toBe(false)
     expect(record.error?.category).toBe('connection')
@@ -259,7 +259,7 @@ describe('failures are records', () => {
 
   test('TLS failure (https to a plain-HTTP server) is a connection failure', async () => {
     server = await startScriptedServer({body: openAiStream()})
-    transport = createNodeTransport({endpoint: new URL(`https://127.0.0.1:${server.url.port}/v1/chat/completions`), timeoutMs: 2000, maxSockets: 1, api: 'chat', stream: true})
+    transport = createMeasuredTransport({endpoint: new URL(`https://127.0.0.1:${server.url.port}/v1/chat/completions`), timeoutMs: 2000, maxSockets: 1, api: 'chat', stream: true})
     const record = await transport.send(planned(), {queuedAtMs: nowMs()})
     expect(record.error?.category).toBe('connection')
   })
@@ -444,7 +444,7 @@ describe('keep-alive pool', () => {
   })
 
   test('preconnect never rejects: server down, or a transport without sockets', async () => {
-    transport = createNodeTransport({endpoint: new URL('http://127.0.0.1:9/v1/chat/completions'), timeoutMs: 1000, maxSockets: 2, api: 'chat', stream: true})
+    transport = createMeasuredTransport({endpoint: new URL('http://127.0.0.1:9/v1/chat/completions'), timeoutMs: 1000, maxSockets: 2, api: 'chat', stream: true})
     await expect(preconnect(transport, 2)).resolves.toBeUndefined()
     const fake = {send: async () => ({}) as RequestRecord, close: async () => {}}
     await expect(preconnect(fake, 2)).resolves.toBeUndefined()
@@ -456,11 +456,11 @@ describe('TLS', () => {
     const tls = selfSignedCert()
     server = await startScriptedServer({body: openAiStream({tokens: 2})}, {tls})
     const base = {endpoint: server.endpoint(), timeoutMs: 3000, maxSockets: 1, api: 'chat' as const, stream: true}
-    const strict = createNodeTransport(base)
+    const strict = createMeasuredTransport(base)
     const rejected = await strict.send(planned(), {queuedAtMs: nowMs()})
     await strict.close()
     expect(rejected.error?.category).toBe('connection')
-    transport = createNodeTransport({...base, insecure: true})
+    transport = createMeasuredTransport({...base, insecure: true})
     const ok = await transport.send(planned(), {queuedAtMs: nowMs()})
     expect(ok).toMatchObject({ok: true, outputTokens: 2})
   })

@@ -1,5 +1,5 @@
 import {setMaxListeners} from 'node:events'
-import {createNodeTransport, preconnect, type NodeTransport} from '../../src/http/node-transport.js'
+import {createMeasuredTransport, preconnect, type MeasuredTransport} from '../../src/http/measured-transport.js'
 import {buildRequestBody} from '../../src/http/request-body.js'
 import type {PlannedRequest} from '../../src/http/transport.js'
 import {nowMs} from '../../src/record/clock.js'
@@ -12,7 +12,7 @@ const body = buildRequestBody({id: 's1', messages: [{role: 'user', content: 'hel
 const planned = (index = 0): PlannedRequest => ({level: 1, round: 1, index, sampleId: `s${index}`, promptPreview: 'hello', body})
 
 let server: ScriptedServer | undefined
-let transport: NodeTransport | undefined
+let transport: MeasuredTransport | undefined
 afterEach(async () => {
   await transport?.close()
   await server?.close()
@@ -23,7 +23,7 @@ const script = (req: {method: string}) => (req.method === 'GET' ? jsonResponse(2
 
 test('a request that opens its connection records connectMs; the next one on the same keep-alive socket records reuse', async () => {
   server = await startScriptedServer(script)
-  transport = createNodeTransport({endpoint: server.endpoint(), timeoutMs: 5000, maxSockets: 1, api: 'chat', stream: true})
+  transport = createMeasuredTransport({endpoint: server.endpoint(), timeoutMs: 5000, maxSockets: 1, api: 'chat', stream: true})
   const first = await transport.send(planned(0), {queuedAtMs: nowMs()})
   const second = await transport.send(planned(1), {queuedAtMs: nowMs()})
 
@@ -39,7 +39,7 @@ test('a request that opens its connection records connectMs; the next one on the
 
 test('after preconnect no request pays for a connect', async () => {
   server = await startScriptedServer(script)
-  transport = createNodeTransport({endpoint: server.endpoint(), timeoutMs: 5000, maxSockets: 3, api: 'chat', stream: true})
+  transport = createMeasuredTransport({endpoint: server.endpoint(), timeoutMs: 5000, maxSockets: 3, api: 'chat', stream: true})
   await preconnect(transport, 3)
   const records = await Promise.all([0, 1, 2].map((i) => transport!.send(planned(i), {queuedAtMs: nowMs()})))
 
@@ -52,7 +52,7 @@ test('after preconnect no request pays for a connect', async () => {
 
 test('over https connectMs covers the TLS handshake of a new connection', async () => {
   server = await startScriptedServer({body: openAiStream({tokens: 2})}, {tls: selfSignedCert()})
-  transport = createNodeTransport({endpoint: server.endpoint(), timeoutMs: 5000, maxSockets: 1, api: 'chat', stream: true, insecure: true})
+  transport = createMeasuredTransport({endpoint: server.endpoint(), timeoutMs: 5000, maxSockets: 1, api: 'chat', stream: true, insecure: true})
   const first = await transport.send(planned(0), {queuedAtMs: nowMs()})
   const second = await transport.send(planned(1), {queuedAtMs: nowMs()})
 
@@ -67,7 +67,7 @@ test('over https connectMs covers the TLS handshake of a new connection', async 
 test('a burst of sends is paced, not lost: every request is sent once and settles with its own record', async () => {
   server = await startScriptedServer(script)
   const n = 200
-  transport = createNodeTransport({endpoint: server.endpoint(), timeoutMs: 10_000, maxSockets: n, api: 'chat', stream: true})
+  transport = createMeasuredTransport({endpoint: server.endpoint(), timeoutMs: 10_000, maxSockets: n, api: 'chat', stream: true})
   const records = await Promise.all(Array.from({length: n}, (_, i) => transport!.send(planned(i), {queuedAtMs: nowMs()})))
 
   expect(records.map((r) => r.index)).toEqual(Array.from({length: n}, (_, i) => i))
@@ -83,7 +83,7 @@ test('a burst of sends is paced, not lost: every request is sent once and settle
 test('a request cancelled while it waits for its pacing slice is never sent', async () => {
   server = await startScriptedServer(script)
   const n = 300
-  transport = createNodeTransport({endpoint: server.endpoint(), timeoutMs: 10_000, maxSockets: n, api: 'chat', stream: true})
+  transport = createMeasuredTransport({endpoint: server.endpoint(), timeoutMs: 10_000, maxSockets: n, api: 'chat', stream: true})
   const cancel = new AbortController()
   setMaxListeners(n, cancel.signal)
   const pending = Array.from({length: n}, (_, i) => transport!.send(planned(i), {queuedAtMs: nowMs(), signal: cancel.signal}))

@@ -1,0 +1,386 @@
+/**
+ * The measured HTTP path: POST one planned request on a slot of the connection pool, pump the body through
+ * sse.ts → openai-stream.ts (or responses-stream.ts), stamp times, and return a RequestRecord. Failures become
+ * records, never exceptions.
+ *
+ * Stamps are the arrival of the socket read that delivered the bytes (`Slot.readAtMs`), taken before undici
+ * parses them; undici's handler callbacks run synchronously inside that read. Why not fetch/ky here: a fetch +
+ * web-streams client measurably adds ~1.5–2.5 ms to every TTFT (reader promises, TextDecoderStream, a
+ * microtask hop per chunk) and ~30 ms to a process's first request — the very quantities this tool reports.
+ * Why undici's dispatch and not node:http: see connection-pool.ts (≈ 2× the requests/s per core).
+ */
+import type {RequestError, RequestRecord} from '../record/record.js'
+import {nowMs} from '../record/clock.js'
+import {createSseParser} from './sse.js'
+import {applyResponseBody, applyStreamEvent, createStreamState, type StreamState} from './openai-stream.js'
+import {applyResponsesBody, applyResponsesStreamEvent} from './responses-stream.js'
+import {modelsUrlOf} from './endpoint.js'
+import {ConnectionPool, type Slot} from './connection-pool.js'
+import {paced} from './pacing.js'
+import {classifyRequestError, describeError, httpError, isStaleSocketError, makeRedactor, timerDelay} from './request-errors.js'
+import type {PlannedRequest, Transport, TransportOptions} from './transport.js'
+
+export {isStreamOptionsRejection} from './request-errors.js'
+
+/** Error bodies are read up to this size; the message only needs the start. */
+const ERROR_BODY_BYTES = 64 * 1024
+/** With no --timeout, how long a response may still run after its record settled (e.g. after [DONE]) before its socket is closed. */
+const DRAIN_LIMIT_MS = 5000
+
+/** A Transport backed by its own connection pool. */
+export interface MeasuredTransport extends Transport {
+  /**
+   * Opens up to `n` keep-alive connections before a level's clock starts: `n` parallel GETs of `url` (default:
+   * the server's cheap `/v1/models`), status ignored, nothing recorded. Resolves to how many got a response.
+   */
+  preconnect(n: number, url?: URL): Promise<number>
+  /** The endpoint every measured request is POSTed to. */
+  readonly endpoint: URL
+}
+
+/** Creates the measured transport. One per concurrency level is typical: `maxSockets` is the level. */
+export function createMeasuredTransport(opts: TransportOptions): MeasuredTransport {
+  const pool = new ConnectionPool({origin: opts.endpoint.origin, maxSockets: opts.maxSockets, insecure: opts.insecure})
+  const auth = authorizationOf(opts)
+  const headers = flatHeaders({
+    'content-type': 'application/json',
+    accept: opts.stream ? 'text/event-stream' : 'application/json',
+    ...opts.headers,
+    ...(auth ? {authorization: auth} : {}),
+  })
+  const warmupHeaders = flatHeaders({...opts.headers, accept: 'application/json', ...(auth ? {authorization: auth} : {})})
+  const ctx: ExchangeContext = {opts, pool, headers, path: opts.endpoint.pathname + opts.endpoint.search, redact: makeRedactor(opts.apiKey)}
+  return {
+    endpoint: opts.endpoint,
+    send: (request, sendOpts) => exchange(ctx, request, sendOpts.queuedAtMs, sendOpts.signal),
+    preconnect: (n, url) => warmConnections(pool, n, url ?? modelsUrlOf(opts.endpoint), opts.endpoint.origin, warmupHeaders, opts.timeoutMs),
+    close: () => pool.close(),
+  }
+}
+
+/**
+ * Opens `target`'s connections before a level's clock starts (see MeasuredTransport.preconnect). Never rejects;
+ * a transport without connections of its own (a test fake) is left alone.
+ */
+export async function preconnect(target: Transport, n: number, url?: URL): Promise<void> {
+  const method = (target as Partial<MeasuredTransport>).preconnect
+  if (typeof method === 'function') await method.call(target, n, url)
+}
+
+interface ExchangeContext {
+  opts: TransportOptions
+  pool: ConnectionPool
+  /** Request headers as undici's flat [name, value, …] list, built once per transport. */
+  headers: string[]
+  path: string
+  redact: (message: string) => string
+}
+
+/** `Bearer <key>`, or Basic from credentials in the endpoint URL, or nothing. */
+function authorizationOf(opts: TransportOptions): string | undefined {
+  if (opts.apiKey) return `Bearer ${opts.apiKey}`
+  const {username, password} = opts.endpoint
+  if (!username && !password) return undefined
+  return `Basic ${Buffer.from(`${decodeURIComponent(username)}:${decodeURIComponent(password)}`).toString('base64')}`
+}
+
+/** Merges case-insensitively (a later name wins, as a user's --header over a default) into [name, value, …]. */
+function flatHeaders(headers: Record<string, string>): string[] {
+  const merged = new Map<string, [string, string]>()
+  for (const [name, value] of Object.entries(headers)) merged.set(name.toLowerCase(), [name, value])
+  return [...merged.values()].flat()
+}
+
+/** How the current response body is read, decided at its headers. */
+type BodyMode = 'stream' | 'whole' | 'error'
+
+/** One request from send to settled record, including one resend when a reused keep-alive socket was already closed. */
+function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: number, signal: AbortSignal | undefined): Promise<RequestRecord> {
+  const {opts, pool} = ctx
+  const record: RequestRecord = {
+    level: planned.level,
+    round: planned.round,
+    index: planned.index,
+    sampleId: planned.sampleId,
+    promptPreview: planned.promptPreview,
+    queuedAtMs,
+    sentAtMs: 0,
+    endedAtMs: 0,
+    ok: false,
+  }
+  if (planned.inputLength) record.inputLength = planned.inputLength
+
+  return new Promise<RequestRecord>((resolve) => {
+    let settled = false
+    let state: StreamState = createStreamState()
+    let chunkOffsets: number[] = []
+    let streamed = false
+    /** The slot this request holds, from acquiring it until its HTTP exchange is over. */
+    let slot: Slot | undefined
+    /** Bumped per dispatch and when an exchange is cut short, so callbacks of a superseded one are ignored. */
+    let attempt = 0
+    let retried = false
+    let wholeTimer: NodeJS.Timeout | undefined
+    let firstTokenTimer: NodeJS.Timeout | undefined
+
+    const clearTimers = () => {
+      if (wholeTimer) clearTimeout(wholeTimer)
+      if (firstTokenTimer) clearTimeout(firstTokenTimer)
+      wholeTimer = firstTokenTimer = undefined
+    }
+    /** The HTTP exchange is over: the slot goes back to the pool (with a new socket if it was cut short). */
+    const releaseSlot = (cut: boolean) => {
+      if (!slot) return
+      clearTimers()
+      attempt++
+      if (cut) pool.reset(slot)
+      pool.release(slot)
+      slot = undefined
+    }
+    const onAbort = () => {
+      finish({category: 'cancelled', message: 'request cancelled'})
+      releaseSlot(true)
+    }
+
+    /** Settles the record once; later events (a [DONE] after a timeout, the body's end after [DONE]) are ignored. */
+    function finish(error: RequestError | undefined, endedAtMs = nowMs()): void {
+      if (settled) return
+      settled = true
+      if (firstTokenTimer) clearTimeout(firstTokenTimer)
+      firstTokenTimer = undefined
+      // Cancelled while still waiting for its pacing slice or a slot: never sent, so the send stamp is the cancel.
+      if (record.sentAtMs === 0) record.sentAtMs = endedAtMs
+      signal?.removeEventListener('abort', onAbort)
+      record.endedAtMs = endedAtMs
+      fillFromState(record, state, streamed ? chunkOffsets : undefined)
+      // A server (or proxy) may echo the Authorization header as text; the preview goes to requests.jsonl.
+      if (record.outputPreview) record.outputPreview = ctx.redact(record.outputPreview)
+      if (error) {
+        record.ok = false
+        record.error = {...error, message: ctx.redact(error.message)}
+      } else {
+        record.ok = true
+      }
+      // The body may still be ending (the chunk terminator after [DONE]): bound that wait so the slot comes back.
+      if (slot && !wholeTimer) wholeTimer = setTimeout(() => releaseSlot(true), DRAIN_LIMIT_MS)
+      paced(() => resolve(record))
+    }
+
+    function start(): void {
+      if (settled) return // cancelled while waiting for its turn in the pacing queue
+      const acquired = pool.acquire()
+      if (acquired instanceof Promise) void acquired.then(dispatch)
+      else dispatch(acquired)
+    }
+
+    function dispatch(s: Slot): void {
+      if (settled) return pool.release(s) // cancelled while waiting for a slot
+      slot = s
+      const my = ++attempt
+      state = createStreamState()
+      chunkOffsets = []
+      streamed = false
+      // Stamped once the request has its connection slot: waiting for one is queue time. A connect the warm-up
+      // did not cover is inside TTFT (and in connectMs), never silently excluded.
+      record.sentAtMs = nowMs()
+      record.reusedConnection = s.open
+      record.connectMs = undefined
+      armTimers()
+
+      let mode: BodyMode = 'whole'
+      let status = 0
+      let statusText = ''
+      let responded = false
+      const parts: Buffer[] = []
+      let size = 0
+      let stamp = 0
+      let atEof = false
+      const sse = createSseParser((data) => {
+        if (settled) return
+        const effect = opts.api === 'responses' ? applyResponsesStreamEvent(state, data) : applyStreamEvent(state, data)
+        if (effect === 'content') {
+          if (record.firstTokenAtMs === undefined) {
+            record.firstTokenAtMs = stamp
+            if (firstTokenTimer) clearTimeout(firstTokenTimer)
+          }
+          record.lastTokenAtMs = stamp
+          chunkOffsets.push(stamp - record.sentAtMs)
+        } else if (effect === 'done') {
+          finish(undefined, stamp)
+        } else if (effect === 'error') {
+          const error = state.error!
+          // A truncated final line dispatched by the end-of-body flush is a cut stream, not bad JSON.
+          if (atEof && error.category === 'malformed_sse') return
+          finish(error, stamp)
+          if (error.category === 'malformed_sse') releaseSlot(true)
+        }
+      })
+
+      /** The body ended (`cause` undefined) or the connection dropped under it. */
+      const bodyOver = (cause?: Error) => {
+        if (settled) return
+        const endedAtMs = cause ? nowMs() : s.readAtMs || nowMs()
+        if (mode === 'error') return finish(httpError(status, statusText, Buffer.concat(parts).toString('utf8')), endedAtMs)
+        if (mode === 'whole') {
+          if (cause) return finish({category: 'stream_cut', message: `connection closed before the response body completed (${describeError(cause)})`}, endedAtMs)
+          const text = Buffer.concat(parts).toString('utf8')
+          if (opts.api === 'responses') applyResponsesBody(state, text)
+          else applyResponseBody(state, text)
+          return finish(state.error, endedAtMs)
+        }
+        stamp = endedAtMs
+        atEof = true
+        sse.end()
+        if (settled) return
+        if (state.finishReason !== undefined) finish(undefined, stamp)
+        else if (cause) finish({category: 'stream_cut', message: `connection closed before the stream ended (${describeError(cause)})`}, stamp)
+        else finish({category: 'stream_cut', message: 'stream ended before [DONE] and without a finish_reason'}, stamp)
+      }
+
+      s.client.dispatch(
+        {path: ctx.path, method: 'POST', headers: ctx.headers, body: planned.body},
+        {
+          onConnect: () => {},
+          onHeaders: (statusCode: number, rawHeaders: Buffer[] | string[] | null, _resume: () => void, text?: string) => {
+            if (my !== attempt) return true
+            responded = true
+            record.headersAtMs = s.readAtMs || nowMs()
+            if (!record.reusedConnection) record.connectMs = s.connectMs
+            status = statusCode
+            statusText = text ?? ''
+            const contentType = headerValue(rawHeaders, 'content-type')
+            if (status < 200 || status >= 300) mode = 'error'
+            // Some servers ignore `stream: true` or answer with a JSON body (often an error) and status 200.
+            else if (!opts.stream || (contentType.includes('json') && !contentType.includes('event-stream'))) mode = 'whole'
+            else {
+              mode = 'stream'
+              streamed = true
+            }
+            return true
+          },
+          onData: (chunk: Buffer) => {
+            if (my !== attempt || settled) return true
+            if (mode === 'stream') {
+              // The arrival of the socket read that delivered these bytes, shared by every event parsed from it.
+              stamp = s.readAtMs || nowMs()
+              sse.feed(chunk)
+            } else if (mode === 'whole' || size < ERROR_BODY_BYTES) {
+              parts.push(chunk)
+              size += chunk.length
+            }
+            return true
+          },
+          onComplete: () => {
+            if (my !== attempt) return
+            bodyOver()
+            releaseSlot(false)
+          },
+          onError: (err: NodeJS.ErrnoException) => {
+            if (my !== attempt) return
+            // A keep-alive socket the server closed while idle fails the first write; nothing reached the server,
+            // so resending on a new connection is safe (the pattern Node's request.reusedSocket docs give).
+            if (!responded && !settled && !retried && record.reusedConnection && isStaleSocketError(err)) {
+              retried = true
+              pool.reset(s)
+              dispatch(s)
+              return
+            }
+            if (!responded) finish(classifyRequestError(err))
+            else bodyOver(err)
+            releaseSlot(false)
+          },
+        },
+      )
+    }
+
+    function armTimers(): void {
+      clearTimers()
+      const timeoutMs = timerDelay(opts.timeoutMs)
+      if (timeoutMs !== undefined) {
+        wholeTimer = setTimeout(() => {
+          finish({category: 'timeout', message: `no complete response within ${opts.timeoutMs} ms (--timeout)`})
+          releaseSlot(true)
+        }, timeoutMs)
+      }
+      const firstTokenTimeoutMs = timerDelay(opts.firstTokenTimeoutMs)
+      if (opts.stream && firstTokenTimeoutMs !== undefined && (timeoutMs === undefined || firstTokenTimeoutMs < timeoutMs)) {
+        firstTokenTimer = setTimeout(() => {
+          finish({category: 'first_token_timeout', message: `no content within ${firstTokenTimeoutMs} ms of sending`})
+          releaseSlot(true)
+        }, firstTokenTimeoutMs)
+      }
+    }
+
+    if (signal?.aborted) {
+      record.sentAtMs = nowMs()
+      finish({category: 'cancelled', message: 'request cancelled before it was sent'}, record.sentAtMs)
+      return
+    }
+    signal?.addEventListener('abort', onAbort, {once: true})
+    paced(start)
+  })
+}
+
+/** A response header's value from undici's raw [name, value, …] list (names in any case), or ''. */
+function headerValue(raw: Buffer[] | string[] | null, name: string): string {
+  if (!raw) return ''
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i].toString().toLowerCase() === name) return raw[i + 1].toString()
+  }
+  return ''
+}
+
+function fillFromState(record: RequestRecord, state: StreamState, chunkOffsets: number[] | undefined): void {
+  if (chunkOffsets) {
+    record.chunkOffsetsMs = chunkOffsets
+    record.contentChunks = state.contentChunks
+  }
+  if (state.outputTokens !== undefined) {
+    record.outputTokens = state.outputTokens
+    record.outputTokensSource = 'usage'
+  } else if (chunkOffsets) {
+    record.outputTokens = state.contentChunks
+    record.outputTokensSource = 'chunks'
+  }
+  if (state.inputTokens !== undefined) record.inputTokens = state.inputTokens
+  if (state.cachedTokens !== undefined) {
+    record.cachedTokens = state.cachedTokens
+    record.cachedTokensSource = state.cachedTokensSource
+  }
+  if (state.finishReason !== undefined) record.finishReason = state.finishReason
+  if (state.outputPreview !== '') record.outputPreview = state.outputPreview
+}
+
+/** The warm-up itself: `n` parallel GETs, one per slot, each resolving to whether a response completed. */
+async function warmConnections(pool: ConnectionPool, n: number, url: URL, origin: string, headers: string[], timeoutMs: number): Promise<number> {
+  // Only connections to the endpoint's own origin are ones a measured request can reuse.
+  if (url.origin !== origin || n <= 0) return 0
+  const slots: Slot[] = []
+  for (let i = 0; i < n; i++) {
+    const slot = pool.acquire()
+    if (slot instanceof Promise) {
+      void slot.then((s) => pool.release(s)) // every slot busy: nothing left to warm
+      break
+    }
+    slots.push(slot)
+  }
+  const limitMs = timerDelay(timeoutMs) ?? 10_000
+  const one = (slot: Slot) =>
+    new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        pool.reset(slot)
+        resolve(false)
+      }, limitMs)
+      const done = (ok: boolean) => {
+        clearTimeout(timer)
+        resolve(ok)
+      }
+      slot.client.dispatch(
+        {path: url.pathname + url.search, method: 'GET', headers},
+        {onConnect: () => {}, onHeaders: () => true, onData: () => true, onComplete: () => done(true), onError: () => done(false)},
+      )
+    })
+  const results = await Promise.all(slots.map(one))
+  for (const slot of slots) pool.release(slot)
+  return results.filter(Boolean).length
+}

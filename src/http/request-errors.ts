@@ -1,0 +1,115 @@
+/**
+ * Pure: how a failed exchange becomes a record's `error` — HTTP status + body, socket/TLS error codes —
+ * and the redaction every message passes through before it is stored.
+ */
+import type {RequestError, RequestRecord} from '../record/record.js'
+import {errorMessageOf} from './openai-stream.js'
+
+/** Server error messages are trimmed to this many characters in records. */
+const ERROR_MESSAGE_CHARS = 300
+
+/** A non-2xx answer: the server's own message when its body has one (OpenAI error object, FastAPI detail, text). */
+export function httpError(status: number, statusMessage: string | undefined, bodyText: string): RequestError {
+  let message: string | undefined
+  try {
+    message = errorMessageOf(JSON.parse(bodyText))
+  } catch {
+    message = bodyText.trim() || undefined
+  }
+  message = clip(message ?? `HTTP ${status}${statusMessage ? ` ${statusMessage}` : ''}`)
+  const category = status >= 500 ? 'http_5xx' : status >= 400 ? 'http_4xx' : 'other'
+  return {category, message, httpStatus: status}
+}
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPROTO',
+  'ECONNABORTED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  // undici: the socket closed under a request ("other side closed"), or the TCP/TLS connect timed out.
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+])
+
+/** Errors on a kept-alive socket that mean "the server had already closed it": nothing was processed. */
+const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'])
+
+/** True when a request that failed like this on a reused keep-alive socket may safely be resent once. */
+export function isStaleSocketError(err: NodeJS.ErrnoException): boolean {
+  return STALE_SOCKET_CODES.has(err.code ?? '')
+}
+
+/** Before any response: refused/reset/DNS/TLS → connection; anything else → other. */
+export function classifyRequestError(err: NodeJS.ErrnoException): RequestError {
+  const code = err.code ?? ''
+  const isConnection = CONNECTION_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.startsWith('CERT_')
+  return {category: isConnection ? 'connection' : 'other', message: clip(describeError(err))}
+}
+
+/** "CODE: message", with the message of the first attempt when Node's dual-stack connect wraps them (AggregateError, empty message). */
+export function describeError(err: NodeJS.ErrnoException): string {
+  const code = err.code ?? ''
+  const inner = (err as NodeJS.ErrnoException & {errors?: Error[]}).errors?.[0]?.message
+  const message = err.message || inner || 'unknown error'
+  if (code === 'UND_ERR_SOCKET') return `connection closed by the server (${message})`
+  return code && !message.includes(code) ? `${code}: ${message}` : message
+}
+
+/**
+ * True for a rejection of `stream_options` itself: a 400/422 whose message names stream_options or
+ * include_usage, or says extra fields are not permitted (pydantic's wording on strict servers). The
+ * caller then resends without `stream_options` and counts chunks instead.
+ */
+export function isStreamOptionsRejection(record: RequestRecord): boolean {
+  const error = record.error
+  if (record.ok || !error || error.category !== 'http_4xx') return false
+  if (error.httpStatus !== 400 && error.httpStatus !== 422) return false
+  return /stream_options|include_usage|extra (fields|inputs) (are )?not permitted|extra_forbidden/i.test(error.message)
+}
+
+/** Masks `Bearer <token>` and the API key (also a key cut in two by clipping) in a message or preview. */
+export function makeRedactor(apiKey: string | undefined): (message: string) => string {
+  return (message) => {
+    let out = message.replace(/(Bearer\s+)\S+/gi, '$1***')
+    if (apiKey && apiKey.length > 0) {
+      out = out.split(apiKey).join('***')
+      // Messages and previews are clipped to a length before they get here, which can cut a key in two: mask a
+      // tail that is the start of the key (4+ characters), with or without the clipping ellipsis.
+      const tail = /…$/.test(out) ? out.slice(0, -1) : out
+      for (let n = Math.min(apiKey.length - 1, tail.length); n >= 4; n--) {
+        if (tail.endsWith(apiKey.slice(0, n))) {
+          out = `${tail.slice(0, -n)}***${out.endsWith('…') ? '…' : ''}`
+          break
+        }
+      }
+    }
+    return out
+  }
+}
+
+/** One line, at most ERROR_MESSAGE_CHARS characters. */
+export function clip(text: string): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim()
+  return oneLine.length <= ERROR_MESSAGE_CHARS ? oneLine : `${oneLine.slice(0, ERROR_MESSAGE_CHARS - 1)}…`
+}
+
+/**
+ * A usable setTimeout delay, or undefined for "no limit" (0, negative, Infinity, NaN). Node fires delays
+ * above 2^31−1 ms immediately, so those are clamped rather than turned into instant timeouts.
+ */
+export function timerDelay(ms: number | undefined): number | undefined {
+  if (ms === undefined || !(ms > 0) || ms === Infinity) return undefined
+  return Math.min(ms, 2 ** 31 - 1)
+}
