@@ -63,6 +63,9 @@ export function requestRow(r: RequestRecord, slo?: Slo): Record<string, unknown>
     cached_tokens_source: r.cachedTokensSource ?? null,
     input_length: r.inputLength ?? null,
     queue_ms: round3(r.sentAtMs - r.queuedAtMs),
+    // Whether the request paid for a TCP/TLS connect (then inside its TTFT) and how long that took.
+    connect_ms: round3(r.connectMs),
+    reused_connection: r.reusedConnection ?? null,
     success: r.ok,
     error: r.error ? `${r.error.category}: ${r.error.message}` : null,
     error_category: r.error?.category ?? null,
@@ -129,6 +132,7 @@ export const ROUND_JSON_FRAMING = {
 export const REQUEST_CSV_COLUMNS = [
   'index', 'sample_id', 'success', 'error_category', 'error', 'ttft_ms', 'itl_ms', 'latency_ms', 'queue_ms',
   'input_tokens', 'output_tokens', 'cached_tokens', 'output_tokens_source', 'output_speed_tps', 'slo_met', 'prompt',
+  'connect_ms', 'reused_connection',
 ] as const
 
 /** csv-stringify options of the per-request CSV (booleans as true/false, not 1/""). */
@@ -158,6 +162,8 @@ export function requestCsvValues(r: RequestRecord, slo?: Slo, row: Record<string
     output_speed_tps: round3(outputSpeedTps(r)),
     slo_met: row.slo_met,
     prompt: r.promptPreview,
+    connect_ms: row.connect_ms,
+    reused_connection: row.reused_connection,
   }
   return REQUEST_CSV_COLUMNS.map((c) => values[c] ?? '')
 }

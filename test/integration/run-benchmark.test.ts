@@ -57,6 +57,13 @@ describe('runBenchmark against the simulator', () => {
     expect(csv.split('\n')[0]).toBe('Metric/Round,Concurrency 2 Round 1,Concurrency 2 Round 2,Concurrency 8 Round 1,Concurrency 8 Round 2')
     const lines = (await readFile(path.join(out, 'requests.jsonl'), 'utf8')).trim().split('\n')
     expect(lines).toHaveLength(32)
+    // Each level's connections are opened before its clock starts, so no measured request pays for a connect.
+    const round = JSON.parse(await readFile(path.join(out, 'concurrency_8_round_1.json'), 'utf8'))
+    expect(round.requests.map((r: {reused_connection: boolean}) => r.reused_connection)).toEqual(Array(8).fill(true))
+    expect(round.requests.every((r: {connect_ms: number | null}) => r.connect_ms === null)).toBe(true)
+    const requestCsv = (await readFile(path.join(out, 'requests_c8_r1.csv'), 'utf8')).split('\n')
+    expect(requestCsv[0]).toMatch(/,connect_ms,reused_connection$/)
+    expect(requestCsv[1]).toMatch(/,,true$/)
     const run = JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8'))
     expect(run.dataset.samples).toBe(8)
     expect(run.dataset.sha256).toMatch(/^[0-9a-f]{64}$/)
