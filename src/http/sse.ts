@@ -18,15 +18,22 @@ export interface SseParser {
 
 /**
  * Pure bytes → events layer. eventsource-parser does the WHATWG line/field rules (CR/LF/CRLF, `: ping`
- * comments, multi-line `data:`, BOM); a StringDecoder in front of it keeps a multi-byte UTF-8 character
+ * comments, multi-line `data:`); a StringDecoder in front of it keeps a multi-byte UTF-8 character
  * that straddles two TCP reads intact.
  */
 export function createSseParser(onData: SseDataHandler): SseParser {
   const decoder = new StringDecoder('utf8')
   const parser: EventSourceParser = createParser({onEvent: (event) => onData(event.data)})
+  let atStart = true
   return {
     feed(chunk) {
-      const text = typeof chunk === 'string' ? chunk : decoder.write(chunk)
+      let text = typeof chunk === 'string' ? chunk : decoder.write(chunk)
+      if (atStart && text.length > 0) {
+        atStart = false
+        // eventsource-parser looks for a BOM as its three UTF-8 byte values, which decoded text never holds; left
+        // in, it would turn the first line into an unknown field and lose that event.
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
+      }
       if (text.length > 0) parser.feed(text)
     },
     end() {

@@ -29,6 +29,12 @@ describe('sse layer', () => {
     }
   })
 
+  test('a byte order mark before the first line is dropped, even when it is cut across reads', () => {
+    const bytes = Buffer.from('\uFEFFdata: {"a":1}\n\n', 'utf8')
+    expect(parseAll([bytes])).toEqual(['{"a":1}'])
+    expect(parseAll([bytes.subarray(0, 2), bytes.subarray(2)])).toEqual(['{"a":1}'])
+  })
+
   test('a 4-byte emoji split one byte at a time', () => {
     const bytes = Buffer.from('data: {"c":"🚀"}\n\n', 'utf8')
     const pieces = Array.from(bytes, (b) => Buffer.from([b]))
