@@ -147,9 +147,9 @@ function errorCodeOf(err: unknown): string | undefined {
 }
 
 /**
- * A minimal fetch over node:https with certificate checks off, for --insecure. Node's built-in fetch
- * (undici) only takes TLS options through an undici `Agent` dispatcher, and undici is not a dependency;
- * control-plane bodies are tiny, so buffering the whole response is fine.
+ * A minimal fetch over node:https with certificate checks off, for --insecure. Node's built-in fetch takes
+ * TLS options only through a dispatcher of the undici build inside Node, which is not the undici package the
+ * measured path uses; control-plane bodies are tiny, so buffering the whole response is fine.
  */
 async function insecureFetch(resource: Request | URL | string, init?: RequestInit): Promise<Response> {
   const input = resource instanceof Request ? resource : new Request(resource, init)
