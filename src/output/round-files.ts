@@ -14,8 +14,8 @@ import {AtomicFileWriter, type LineLocation} from './write.js'
  * (12 bytes per request, {@link RoundLineIndex}), and at round end the lines are read back in plan order and turned
  * into rows by the very functions the in-memory writer uses (`requestRow`, `requestCsvValues`). A record survives
  * the JSON round trip unchanged (numbers print in round-trip form), so the files are the same bytes as before, and
- * the run's hot path does no extra work. Records measured by an earlier invocation (--resume) are already in memory
- * (the resume state) and are taken from there.
+ * the run's hot path does no extra work. Records measured by an earlier invocation (--resume) are earlier lines of
+ * the same file, located by the resume state.
  */
 
 /** Where each record of the rounds in progress sits in requests.jsonl, by (level, round) and plan index. */
@@ -44,23 +44,17 @@ export class RoundLineIndex {
 }
 
 /**
- * A round's finished records in plan order: from `earlier` (measured by an earlier invocation) or read back from
- * `jsonlFile` at `located` (flush the appender first). Indices with neither were not finished and are skipped.
+ * A round's finished records in plan order, read back from `jsonlFile` at `located` (flush the appender first).
+ * Indices without a location were not finished and are skipped.
  */
 export async function* recordsInPlanOrder(
   jsonlFile: string,
   size: number,
   located: (index: number) => LineLocation | undefined,
-  earlier: (index: number) => RequestRecord | undefined,
 ): AsyncGenerator<RequestRecord> {
   let reader: LineReader | undefined
   try {
     for (let index = 0; index < size; index++) {
-      const known = earlier(index)
-      if (known) {
-        yield known
-        continue
-      }
       const at = located(index)
       if (!at) continue
       reader ??= await LineReader.open(jsonlFile)

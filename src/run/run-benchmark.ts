@@ -15,8 +15,8 @@ import {clearRunFiles, JsonlAppender, prepareOutputDir, writeFileAtomic, writeJs
 import {nowMs} from '../record/clock.js'
 import type {RequestRecord} from '../record/record.js'
 import type {RunObserver} from '../runner/events.js'
-import {buildPlan, newSalt, repeatSamples} from '../runner/plan.js'
-import {type LevelResult, requestKey, runPlan} from '../runner/runner.js'
+import {buildPlan, newSalt, PlanSamples, repeatSamples} from '../runner/plan.js'
+import {type LevelResult, runPlan} from '../runner/runner.js'
 import {startSimulator, type Simulator} from '../sim/index.js'
 import {anyTargetFailed, evaluateTargets, renderTargets, targetCoverageWarnings, type TargetResult} from '../slo/evaluate-targets.js'
 import {parseSloFile, type SloFile} from '../slo/slo.js'
@@ -76,7 +76,7 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
   const slo = sloFile?.slo
   // Built (and its selectors validated) before anything is sent.
   let probe: PrometheusProbe | undefined = config.prometheus ? createPrometheusProbe({...config.prometheus, onWarning: warn}) : undefined
-  const samples = await loadSamples(config, warn)
+  const {planned, sampleCount} = await loadPlanned(config, warn)
   if (!io.resume) await prepareOutputDir(config.outputDir, {allowExisting: config.force})
 
   let sim: Simulator | undefined
@@ -125,14 +125,14 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
     const salts = config.concurrency.map((c) =>
       storedSalts ? (storedSalts[String(c)] ?? undefined) : config.coldStart === 'salt' ? newSalt() : undefined,
     )
-    const planned = config.requestsPerLevel === undefined ? samples : repeatSamples(samples, config.requestsPerLevel)
+    // Each level's bodies are built when the level starts (one level's bodies in memory at a time).
     const plan = buildPlan(planned, config.concurrency, bodyOptions, {rounds: config.rounds, salts})
     const configuration = {
       ...redactConfig(config),
       endpoint: endpoint.toString(),
       model,
-      num_samples: samples.length,
-      requests_per_round: planned.length,
+      num_samples: sampleCount,
+      requests_per_round: planned.size,
       simulator: Boolean(sim),
       stream_options_include_usage: bodyOptions.includeUsage,
     }
@@ -148,8 +148,8 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
       configuration,
       flags: io.resume?.flags ?? storableFlags(io.flags ?? {}),
       dataset: config.dataset
-        ? {path: path.resolve(config.dataset), sha256: await sha256File(config.dataset), samples: samples.length}
-        : {prompt: true, samples: samples.length},
+        ? {path: path.resolve(config.dataset), sha256: await sha256File(config.dataset), samples: sampleCount}
+        : {prompt: true, samples: sampleCount},
       salts: Object.fromEntries(config.concurrency.map((c, i) => [c, salts[i] ?? null])),
       slo: slo ?? null,
       targets: sloFile?.targets ?? null,
@@ -172,7 +172,7 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
     const jsonlFile = path.join(config.outputDir, 'requests.jsonl')
     const appender = new JsonlAppender(jsonlFile)
     // Rounds keep no records (memory stays bounded): their rows are read back from requests.jsonl at round end.
-    const lines = new RoundLineIndex(planned.length)
+    const lines = new RoundLineIndex(planned.size)
     const files = new Set(['run.json', 'requests.jsonl'])
     const shown: RequestRecord[] = []
     // Per-sample TTFT of every round, for the paired cold/warm speed-up and its confidence interval.
@@ -189,9 +189,10 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
           const json = `concurrency_${level}_round_${round}.json`
           const csv = `requests_c${level}_r${round}.csv`
           await appender.flush()
-          const records = recordsInPlanOrder(jsonlFile, columns.size, lines.take(level, round), (index) =>
-            io.resume?.completed.get(requestKey({level, round, index})),
-          )
+          // Records of an earlier invocation (--resume) are lines of this same requests.jsonl, read back like the rest.
+          const earlier = io.resume?.completed.round(level, round, columns.size)
+          const located = lines.take(level, round)
+          const records = recordsInPlanOrder(jsonlFile, columns.size, (index) => earlier?.location(index) ?? located(index))
           async function* showing(): AsyncGenerator<RequestRecord> {
             for await (const r of records) {
               // Chunk offsets are per-token bulk that --show-samples never prints.
@@ -300,6 +301,17 @@ async function loadSamples(config: RunConfig, warn: (m: string) => void): Promis
   return truncateSamples(samples, config.maxInputLength, await loadTokenizer(config.tokenizer))
 }
 
+/**
+ * The samples as the plan keeps them (packed, --requests-per-level applied) and how many the dataset gave. A
+ * function of its own so the loaded Sample[] is garbage once packed: held by a local of runBenchmark it would stay
+ * reachable from the suspended async frame for the whole run (~20 MB of heap for 100 000 small samples).
+ */
+async function loadPlanned(config: RunConfig, warn: (m: string) => void): Promise<{planned: PlanSamples; sampleCount: number}> {
+  const samples = await loadSamples(config, warn)
+  const entries = config.requestsPerLevel === undefined ? samples : repeatSamples(samples, config.requestsPerLevel)
+  return {planned: new PlanSamples(entries), sampleCount: samples.length}
+}
+
 async function defaultModel(endpoint: URL, control: {apiKey?: string; timeoutMs: number; insecure?: boolean}): Promise<string> {
   const models = await listModels(endpoint, control)
   if (models.length === 0) throw inputError(`${endpoint.origin}/v1/models lists no model`, 'Pass --model NAME.')
@@ -317,7 +329,7 @@ async function preflight(body: Parameters<typeof buildPlan>[2], transportOptions
     const probe: Sample = {id: 'preflight', messages: [{role: 'user', content: `dual-bench preflight ${nowMs()}`}]}
     const send = async (includeUsage: boolean): Promise<RequestRecord> => {
       const [level] = buildPlan([probe], [1], {...body, maxTokens: 4, includeUsage}, {rounds: 1, salts: [undefined]})
-      const request: PlannedRequest = {...level.rounds[0][0], level: 0}
+      const request: PlannedRequest = {...level.prepare()(1, 0), level: 0}
       return transport.send(request, {queuedAtMs: nowMs()})
     }
     let includeUsage = body.stream && body.includeUsage

@@ -1,17 +1,29 @@
 import {randomBytes} from 'node:crypto'
-import type {Sample} from '../dataset/sample.js'
+import type {ChatMessage, Sample} from '../dataset/sample.js'
 import {buildRequestBody, promptPreview, type RequestBodyOptions} from '../http/request-body.js'
 import type {PlannedRequest} from '../http/transport.js'
+import {PackedBytes, PackedStrings} from './packed-bytes.js'
 
 /** Everything that shapes a request body except the per-level salt, which the plan adds. */
 export type BodyOptions = Omit<RequestBodyOptions, 'salt'>
+
+/** A prepared level's request at plan `index` of `round` (1-based); a fresh small object per call. */
+export type LevelRequests = (round: number, index: number) => PlannedRequest
 
 export interface PlannedLevel {
   concurrency: number
   /** Prepended to the first message in both rounds of this level; undefined with --cold-start none. */
   salt?: string
-  /** One list per round. Both rounds share the same Buffer objects, so round 2 is byte-identical to round 1. */
-  rounds: PlannedRequest[][]
+  /** Rounds at this level; each sends all `size` requests once, in plan order. */
+  rounds: number
+  /** Requests per round: plan indices 0 … size − 1. */
+  size: number
+  /**
+   * Builds this level's request bodies. Called when the level starts and dropped when it ends, so only one level's
+   * bodies are ever in memory. Every round takes its body from the same bytes, so round 2 is byte-identical to
+   * round 1; preparing again gives the same bytes too (a resumed run re-sends what the first invocation sent).
+   */
+  prepare(): LevelRequests
 }
 
 /**
@@ -35,34 +47,93 @@ export function newSalt(): string {
 /**
  * Pure apart from the salt source: the order of the whole run. Levels in the order given; per level, round 1
  * sends every sample in dataset order, then round 2 sends the same bodies in the same order.
+ *
+ * The plan keeps no reference to `input`: what it needs of the samples is packed off the JS heap (see
+ * {@link PackedBytes}), and a level's bodies exist only between its `prepare()` and its end.
  */
 export function buildPlan(
-  input: Sample[] | {sample: Sample; repeat: number}[],
+  input: PlanSamples | Sample[] | {sample: Sample; repeat: number}[],
   levels: number[],
   body: BodyOptions,
   opts: {rounds: number; salts: (string | undefined)[]},
 ): PlannedLevel[] {
-  const entries = input.map((x) => ('sample' in x ? x : {sample: x, repeat: 0}))
-  const samples = entries.map((e) => e.sample)
+  const samples = input instanceof PlanSamples ? input : new PlanSamples(input)
   return levels.map((concurrency, li) => {
-    const levelSalt = opts.salts[li]
-    const bodies = entries.map(({sample, repeat}) => {
-      const salt = repeat === 0 ? levelSalt : `${levelSalt ?? '[dual-bench]'} #${repeat}`
-      return buildRequestBody(sample, {...body, salt})
-    })
-    const rounds = Array.from({length: opts.rounds}, (_, ri) =>
-      samples.map(
-        (s, index): PlannedRequest => ({
-          level: concurrency,
-          round: ri + 1,
-          index,
-          sampleId: s.id,
-          promptPreview: promptPreview(s),
-          body: bodies[index],
-          inputLength: s.inputLength,
-        }),
-      ),
-    )
-    return {concurrency, salt: levelSalt, rounds}
+    const salt = opts.salts[li]
+    return {concurrency, salt, rounds: opts.rounds, size: samples.size, prepare: () => prepareLevel(samples, concurrency, body, salt)}
   })
+}
+
+/** Every request of a level, round by round: for small plans only (tests, the preflight). */
+export function levelRequestLists(level: PlannedLevel): PlannedRequest[][] {
+  const request = level.prepare()
+  return Array.from({length: level.rounds}, (_, ri) => Array.from({length: level.size}, (_, index) => request(ri + 1, index)))
+}
+
+/**
+ * The plan's own copy of the samples, by plan index: what the requests need of them, packed off the JS heap
+ * (see {@link PackedBytes}). Build it where the samples are loaded and let the Sample[] go: a Sample[] still
+ * referenced, even by a suspended async function's frame, stays on the heap for the whole run.
+ */
+export class PlanSamples {
+  /** Requests per round (plan indices 0 … size − 1). */
+  readonly size: number
+  readonly ids: PackedStrings
+  readonly repeat: Uint32Array
+  /** Plan index → slot of the sample's content below; a sample's repeats share one slot. */
+  readonly slot: Uint32Array
+  /** Per slot: JSON of what shapes the body ({messages, maxTokens}). */
+  readonly contents: PackedBytes
+  readonly previews: PackedStrings
+  /** Per slot: JSON of `inputLength`, or '' when the sample has none. */
+  readonly inputLengths: PackedStrings
+
+  /** `input`: the samples in plan order, or repeatSamples' entries. */
+  constructor(input: Sample[] | {sample: Sample; repeat: number}[]) {
+    const entries = input.map((x) => ('sample' in x ? x : {sample: x, repeat: 0}))
+    // A repeat (repeatSamples) shares its sample's messages: packed once, so a few long prompts cycled to many
+    // requests cost one copy each.
+    this.slot = new Uint32Array(entries.length)
+    const distinct: Sample[] = []
+    const slotOf = new Map<ChatMessage[], number>()
+    entries.forEach(({sample}, i) => {
+      const known = slotOf.get(sample.messages)
+      if (known !== undefined && distinct[known].maxTokens === sample.maxTokens && distinct[known].inputLength === sample.inputLength) {
+        this.slot[i] = known
+        return
+      }
+      this.slot[i] = distinct.length
+      slotOf.set(sample.messages, distinct.length)
+      distinct.push(sample)
+    })
+    this.size = entries.length
+    this.ids = PackedStrings.of(entries.length, (i) => entries[i].sample.id)
+    this.repeat = Uint32Array.from(entries, (e) => e.repeat)
+    // JSON keeps every string exactly (a lone surrogate is escaped), so the body built from it is the same bytes.
+    this.contents = PackedBytes.of(distinct.length, (s) => Buffer.from(JSON.stringify({messages: distinct[s].messages, maxTokens: distinct[s].maxTokens})))
+    this.previews = PackedStrings.of(distinct.length, (s) => promptPreview(distinct[s]))
+    this.inputLengths = PackedStrings.of(distinct.length, (s) => (distinct[s].inputLength ? JSON.stringify(distinct[s].inputLength) : ''))
+  }
+}
+
+function prepareLevel(samples: PlanSamples, concurrency: number, body: BodyOptions, levelSalt: string | undefined): LevelRequests {
+  const bodies = PackedBytes.of(samples.size, (i) => {
+    const repeat = samples.repeat[i]
+    const salt = repeat === 0 ? levelSalt : `${levelSalt ?? '[dual-bench]'} #${repeat}`
+    const content = JSON.parse(samples.contents.at(samples.slot[i]).toString('utf8')) as Pick<Sample, 'messages' | 'maxTokens'>
+    return buildRequestBody({id: '', ...content}, {...body, salt})
+  })
+  return (round, index) => {
+    const s = samples.slot[index]
+    const inputLength = samples.inputLengths.at(s)
+    return {
+      level: concurrency,
+      round,
+      index,
+      sampleId: samples.ids.at(index),
+      promptPreview: samples.previews.at(s),
+      body: bodies.at(index),
+      inputLength: inputLength === '' ? undefined : (JSON.parse(inputLength) as PlannedRequest['inputLength']),
+    }
+  }
 }

@@ -7,7 +7,7 @@ import {RoundColumns, type RoundSummary, summarizeColumns} from '../summary/roun
 import {type Stats, summarize} from '../summary/stats.js'
 import {eventLoopWarning, startEventLoopMonitor} from '../perf/event-loop.js'
 import type {RunObserver} from './events.js'
-import type {PlannedLevel} from './plan.js'
+import type {LevelRequests, PlannedLevel} from './plan.js'
 
 export interface RunnerDeps {
   /** A transport for one level; `maxSockets` is the level's concurrency. */
@@ -31,8 +31,8 @@ export interface RunnerDeps {
   stop?: AbortSignal
   /** Aborted: cancel in-flight requests too (recorded as cancelled). */
   cancel?: AbortSignal
-  /** Records measured by an earlier invocation (--resume), by `requestKey`; they are not sent again. */
-  completed?: Map<string, RequestRecord>
+  /** Requests measured by an earlier invocation (--resume); they are not sent again. */
+  completed?: CompletedRequests
   /** Stamped on every new record (1 for a fresh run, +1 per resume). */
   session?: number
   /** --retries: extra attempts for a retryable failure, with exponential backoff from `retryBackoffMs`. */
@@ -56,6 +56,32 @@ export function requestKey(r: {level: number; round: number; index: number}): st
   return `${r.level}/${r.round}/${r.index}`
 }
 
+/**
+ * The requests of an earlier invocation (--resume), one round at a time. Only which plan indices are done is kept
+ * in memory; the records themselves are read back when a round needs them.
+ */
+export interface CompletedRequests {
+  /** How many requests were measured. */
+  readonly size: number
+  /** The round's measured requests; `size` is the round's planned requests (a larger index is not in the plan). */
+  round(level: number, round: number, size: number): CompletedRound
+}
+
+export interface CompletedRound {
+  /** How many of the round's plan indices were measured. */
+  readonly count: number
+  has(index: number): boolean
+  /** The measured records, in plan order. */
+  records(): AsyncIterable<RequestRecord>
+}
+
+/** A round nothing of which was measured earlier (a fresh run). */
+const NOTHING_DONE: CompletedRound = {
+  count: 0,
+  has: () => false,
+  async *records() {},
+}
+
 /** Failures worth another attempt under --retries: the server or network may answer differently next time. */
 const RETRYABLE: ReadonlySet<FailureCategory> = new Set(['http_5xx', 'connection', 'timeout', 'first_token_timeout', 'stream_cut', 'malformed_sse', 'server_error_event'])
 
@@ -72,28 +98,35 @@ export async function runPlan(levels: PlannedLevel[], deps: RunnerDeps): Promise
   const results: LevelResult[] = []
   for (const level of levels) {
     if (deps.stop?.aborted) break
-    const pending = level.rounds.flat().filter((r) => !deps.completed?.has(requestKey(r))).length
-    // A level finished by an earlier invocation is rebuilt from its records: nothing is sent, no cache reset.
-    if (pending > 0) await deps.resetCache?.()
-    const transport = deps.createTransport(level.concurrency)
-    const result: LevelResult = {concurrency: level.concurrency, salt: level.salt, rounds: []}
-    results.push(result)
-    const levelState = {sent: 0, failed: 0, aborted: false}
-    try {
-      await rewarmAfterResume(level, transport, deps)
-      for (const requests of level.rounds) {
-        if (deps.stop?.aborted || levelState.aborted) break
-        const toSend = requests.filter((r) => !deps.completed?.has(requestKey(r))).length
-        if (toSend > 0) await deps.preconnect?.(transport, Math.min(level.concurrency, toSend))
-        result.rounds.push(await runRound(level.concurrency, requests, transport, deps, levelState))
-      }
-    } finally {
-      await transport.close()
-    }
-    if (levelState.aborted) result.aborted = 'max_error_rate'
-    else if (deps.stop?.aborted) result.aborted = 'interrupted'
+    results.push(await runLevel(level, deps))
   }
   return results
+}
+
+/** One level. Its own function so the level's bodies (`prepare()`) are garbage as soon as it returns. */
+async function runLevel(level: PlannedLevel, deps: RunnerDeps): Promise<LevelResult> {
+  const done = Array.from({length: level.rounds}, (_, ri) => deps.completed?.round(level.concurrency, ri + 1, level.size) ?? NOTHING_DONE)
+  const pending = done.reduce((sum, d) => sum + level.size - d.count, 0)
+  const request = level.prepare()
+  // A level finished by an earlier invocation is rebuilt from its records: nothing is sent, no cache reset.
+  if (pending > 0) await deps.resetCache?.()
+  const transport = deps.createTransport(level.concurrency)
+  const result: LevelResult = {concurrency: level.concurrency, salt: level.salt, rounds: []}
+  const levelState = {sent: 0, failed: 0, aborted: false}
+  try {
+    await rewarmAfterResume(level, request, done, transport, deps)
+    for (let ri = 0; ri < level.rounds; ri++) {
+      if (deps.stop?.aborted || levelState.aborted) break
+      const toSend = level.size - done[ri].count
+      if (toSend > 0) await deps.preconnect?.(transport, Math.min(level.concurrency, toSend))
+      result.rounds.push(await runRound(level, ri + 1, request, done[ri], transport, deps, levelState))
+    }
+  } finally {
+    await transport.close()
+  }
+  if (levelState.aborted) result.aborted = 'max_error_rate'
+  else if (deps.stop?.aborted) result.aborted = 'interrupted'
+  return result
 }
 
 /**
@@ -102,40 +135,63 @@ export async function runPlan(levels: PlannedLevel[], deps: RunnerDeps): Promise
  * sent again, unmeasured, before the level goes on: the rest of the level then meets the cache state an
  * uninterrupted run would have met.
  */
-async function rewarmAfterResume(level: PlannedLevel, transport: Transport, deps: RunnerDeps): Promise<void> {
-  if (!deps.completed || deps.completed.size === 0) return
-  const all = level.rounds.flat()
-  const done = all.filter((r) => deps.completed!.has(requestKey(r)))
-  if (done.length === 0 || done.length === all.length) return
-  // Same bytes, so one send per distinct body is enough.
-  const bodies = [...new Map(done.map((r) => [r.index, r])).values()]
+async function rewarmAfterResume(level: PlannedLevel, request: LevelRequests, done: CompletedRound[], transport: Transport, deps: RunnerDeps): Promise<void> {
+  const measured = done.reduce((sum, d) => sum + d.count, 0)
+  if (measured === 0 || measured === level.rounds * level.size) return
+  // Every round sends the same bytes, so one send per distinct plan index is enough (in the order first measured).
+  const again = measuredIndices(done, level.size)
   deps.observer?.warn?.(
-    `Concurrency ${level.concurrency}: resuming mid-level; re-sending ${bodies.length} already-measured request(s) unmeasured to restore the server's cache state.`,
+    `Concurrency ${level.concurrency}: resuming mid-level; re-sending ${again.length} already-measured request(s) unmeasured to restore the server's cache state.`,
   )
   let next = 0
   const worker = async () => {
-    while (next < bodies.length && !deps.stop?.aborted) await transport.send(bodies[next++], {queuedAtMs: nowMs(), signal: deps.cancel})
+    while (next < again.length && !deps.stop?.aborted) {
+      const {round, index} = again[next++]
+      await transport.send(request(round, index), {queuedAtMs: nowMs(), signal: deps.cancel})
+    }
   }
-  await Promise.all(Array.from({length: Math.min(level.concurrency, bodies.length)}, worker))
+  await Promise.all(Array.from({length: Math.min(level.concurrency, again.length)}, worker))
+}
+
+/** Pure: the distinct measured plan indices, round 1's in plan order first, then later rounds' new ones. */
+export function measuredIndices(done: Pick<CompletedRound, 'has'>[], size: number): {round: number; index: number}[] {
+  const seen = new Set<number>()
+  const out: {round: number; index: number}[] = []
+  done.forEach((d, ri) => {
+    for (let index = 0; index < size; index++) {
+      if (!d.has(index) || seen.has(index)) continue
+      seen.add(index)
+      out.push({round: ri + 1, index})
+    }
+  })
+  return out
+}
+
+/** Pure: the plan indices of a round still to send, in plan order. */
+export function pendingIndices(size: number, done: Pick<CompletedRound, 'has' | 'count'>): Uint32Array {
+  const queue = new Uint32Array(size - done.count)
+  let n = 0
+  for (let index = 0; index < size; index++) if (!done.has(index)) queue[n++] = index
+  return queue
 }
 
 async function runRound(
-  concurrency: number,
-  requests: PlannedRequest[],
+  plan: PlannedLevel,
+  round: number,
+  request: LevelRequests,
+  done: CompletedRound,
   transport: Transport,
   deps: RunnerDeps,
   level: {sent: number; failed: number; aborted: boolean},
 ): Promise<RoundSummary> {
-  const round = requests[0]?.round ?? 1
-  const queue = requests.filter((r) => !deps.completed?.has(requestKey(r)))
-  deps.observer?.roundStart?.({concurrency, round, total: requests.length})
+  const {concurrency, size} = plan
+  const queue = pendingIndices(size, done)
+  deps.observer?.roundStart?.({concurrency, round, total: size})
   const probe = queue.length > 0 ? deps.probe : undefined
   const roundStart = probe ? await probe.fresh() : undefined
   // Only what the summary needs, by plan index; the records themselves are dropped once onRecord has them.
-  const columns = new RoundColumns(requests.length, deps.slo)
-  for (const request of requests) {
-    const r = deps.completed?.get(requestKey(request))
-    if (!r) continue
+  const columns = new RoundColumns(size, deps.slo)
+  for await (const r of done.records()) {
     deps.observer?.request?.(r)
     columns.add(r)
   }
@@ -165,9 +221,9 @@ async function runRound(
   const stopping = () => deps.stop?.aborted || level.aborted
   const worker = async () => {
     while (next < queue.length && !stopping()) {
-      const request = queue[next++]
+      const planned = request(round, queue[next++])
       const before = probe ? await probe.shared() : undefined
-      const record = await sendWithRetries(request)
+      const record = await sendWithRetries(planned)
       if (deps.session !== undefined) record.session = deps.session
       level.sent++
       if (!record.ok) level.failed++
@@ -202,9 +258,9 @@ async function runRound(
     const warning = eventLoopWarning(concurrency, round, loopStats)
     if (warning) deps.observer?.warn?.(warning)
   }
-  summary.planned_requests = requests.length
+  summary.planned_requests = size
   // A request cancelled by a second Ctrl-C was never measured (--resume sends it again): it does not complete a round.
-  summary.complete = columns.finished - columns.cancelled === requests.length
+  summary.complete = columns.finished - columns.cancelled === size
   if (probe && roundStart !== undefined) {
     const roundEnd = await probe.fresh()
     const perRequest: Record<string, Stats> = {}

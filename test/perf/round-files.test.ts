@@ -53,6 +53,9 @@ async function bothWays(dir: string, records: RequestRecord[], size: number, ear
   const jsonl = path.join(dir, 'requests.jsonl')
   await writeFile(jsonl, JSON.stringify({note: 'earlier round ✓'}) + '\n')
   const appender = new JsonlAppender(jsonl)
+  // Records of an earlier invocation (--resume) are earlier lines of the same requests.jsonl.
+  const earlierLines = new RoundLineIndex(size)
+  for (const r of records.filter((r) => earlierIndices.has(r.index))) earlierLines.note(r, appender.write(r))
   const lines = new RoundLineIndex(size)
   const shuffled = records.filter((r) => !earlierIndices.has(r.index))
   for (let i = shuffled.length - 1; i > 0; i--) {
@@ -61,14 +64,15 @@ async function bothWays(dir: string, records: RequestRecord[], size: number, ear
   }
   for (const r of shuffled) lines.note(r, appender.write(r))
   await appender.flush()
-  const earlier = new Map(records.filter((r) => earlierIndices.has(r.index)).map((r) => [r.index, r]))
+  const earlier = earlierLines.take(4, 2)
+  const located = lines.take(4, 2)
   await writeRoundFiles({
     jsonFile: path.join(dir, 'new.json'),
     csvFile: path.join(dir, 'new.csv'),
     configuration,
     summary,
     slo,
-    records: recordsInPlanOrder(jsonl, size, lines.take(4, 2), (i) => earlier.get(i)),
+    records: recordsInPlanOrder(jsonl, size, (i) => earlier(i) ?? located(i)),
   })
   await appender.close()
   return Promise.all(['old.json', 'new.json', 'old.csv', 'new.csv'].map((f) => readFile(path.join(dir, f), 'utf8')))

@@ -1,7 +1,7 @@
 import {resolveRunFlags} from '../../src/run/resolve-flags.js'
-import type {ResumeState} from '../../src/run/resume.js'
+import {MeasuredLines, type ResumeState} from '../../src/run/resume.js'
 
-const resume = (flags: Record<string, unknown>): ResumeState => ({flags, runJson: {}, completed: new Map(), session: 2})
+const resume = (flags: Record<string, unknown>): ResumeState => ({flags, runJson: {}, completed: new MeasuredLines('requests.jsonl'), session: 2})
 
 describe('resolveRunFlags', () => {
   test('.env MODEL_URL / MODEL_NAME fill a missing --endpoint / --model, and say so', () => {
