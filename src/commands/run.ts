@@ -72,6 +72,9 @@ Outputs in --output-dir: metrics_summary.csv, concurrency_<C>_round_<R>.json, re
     retries: Flags.integer({summary: 'Retry a failed request (5xx, 429, connection, timeout, broken stream) up to N times with backoff. Off by default: a benchmark must not hide failures.', default: 0}),
     'max-error-rate': Flags.string({summary: 'Abort a level early once more than this fraction of its requests failed (judged after 10 requests), e.g. 0.2.'}),
     'first-token-timeout': Flags.integer({summary: 'Seconds allowed from send to the first token (default: --timeout).'}),
+    workers: Flags.integer({
+      summary: 'Worker threads for the measured HTTP path (default: 1; on 4+ cores, one per 512 streams of a level, at most half the cores).',
+    }),
     'drain-timeout': Flags.integer({summary: 'On Ctrl-C, seconds to wait for in-flight requests before cancelling them (a second Ctrl-C cancels at once).', default: 30}),
     progress: Flags.boolean({summary: 'Show a progress bar on stderr (TTY only).', default: true, allowNo: true}),
   }

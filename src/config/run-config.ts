@@ -1,5 +1,6 @@
 import {inputError} from '../errors.js'
 import {apiKindOf} from '../http/endpoint.js'
+import {MAX_WORKERS} from './workers.js'
 import type {ApiKind} from '../http/transport.js'
 
 /** Everything a run needs, resolved and validated. The API key lives here but is never serialised (see redact). */
@@ -47,6 +48,8 @@ export interface RunConfig {
   /** Extra request headers; only their names are ever written out. */
   headers: Record<string, string>
   lang: 'en' | 'zh'
+  /** Worker threads for the measured HTTP path (--workers); undefined: chosen per level by `defaultWorkers`. */
+  workers?: number
 }
 
 /** Flags as the command parsed them (strings/numbers), before cross-field validation. */
@@ -82,6 +85,7 @@ export interface RunFlags {
   retries?: number
   'max-error-rate'?: number
   'first-token-timeout'?: number
+  workers?: number
   'single-round'?: boolean
   'requests-per-level'?: number
   'num-requests'?: number
@@ -163,6 +167,10 @@ export function buildRunConfig(flags: RunFlags, env: {apiKey?: string} = {}): Ru
   positive('max-input-length', flags['max-input-length'])
   positive('max-output-tokens', flags['max-output-tokens'])
   positive('first-token-timeout', flags['first-token-timeout'])
+  const workers = flags.workers
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= MAX_WORKERS)) {
+    throw inputError(`--workers must be a whole number from 1 to ${MAX_WORKERS}, got ${workers}`, 'Example: --workers 4 (leave it out to choose from the core count)')
+  }
   positive('requests-per-level', flags['requests-per-level'])
   positive('num-requests', flags['num-requests'])
   if (flags['requests-per-level'] !== undefined && flags['num-requests'] !== undefined && flags['requests-per-level'] !== flags['num-requests']) {
@@ -235,6 +243,7 @@ export function buildRunConfig(flags: RunFlags, env: {apiKey?: string} = {}): Ru
     extraBody,
     headers,
     lang,
+    workers,
   }
 }
 

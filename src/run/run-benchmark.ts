@@ -1,11 +1,14 @@
 import {readFile} from 'node:fs/promises'
+import {availableParallelism} from 'node:os'
 import path from 'node:path'
 import {redactConfig, type RunConfig} from '../config/run-config.js'
+import {defaultWorkers} from '../config/workers.js'
 import {loadDataset, loadTokenizer, sha256File, truncateSamples} from '../dataset/index.js'
 import type {Sample} from '../dataset/sample.js'
 import {inputError} from '../errors.js'
 import {listModels, resetPrefixCache} from '../http/control.js'
 import {createMeasuredTransport, isStreamOptionsRejection, preconnect} from '../http/measured-transport.js'
+import {createThreadedTransport} from '../http/threaded-transport.js'
 import type {PlannedRequest, TransportOptions} from '../http/transport.js'
 import {createPrometheusProbe, type PrometheusProbe} from '../metrics/probe.js'
 import {summaryCsv} from '../output/csv.js'
@@ -180,7 +183,12 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
     let levels: LevelResult[]
     try {
       levels = await runPlan(plan, {
-        createTransport: (maxSockets) => createMeasuredTransport(transportOptions(maxSockets)),
+        createTransport: (maxSockets) => {
+          const workers = config.workers ?? defaultWorkers(availableParallelism(), maxSockets)
+          if (workers <= 1) return createMeasuredTransport(transportOptions(maxSockets))
+          io.log(`Concurrency ${maxSockets}: the measured path runs on ${workers} worker threads.`)
+          return createThreadedTransport({...transportOptions(maxSockets), workers})
+        },
         preconnect: (transport, n) => preconnect(transport, n),
         resetCache: config.cacheReset ? () => resetPrefixCache(config.cacheReset!, endpoint!, control) : undefined,
         onRecord: (r) => lines.note(r, appender.write(r)),
