@@ -10,15 +10,19 @@ import {inputError} from '../errors.js'
  * run never leaves a half-written JSON or CSV behind.
  */
 
-/** Creates the output directory; refuses a non-empty one unless the caller allows it. */
-export async function prepareOutputDir(dir: string, opts: {allowExisting: boolean}): Promise<void> {
+/**
+ * Before anything is sent: refuses (exit 2) a --output-dir that holds files, unless `allowExisting` (--force).
+ * Creates nothing, so a run that fails to start (unreachable server, bad model) leaves no empty directory behind;
+ * {@link openOutputDir} creates it once the run is about to write.
+ */
+export async function checkOutputDir(dir: string, opts: {allowExisting: boolean}): Promise<void> {
   let entries: string[] = []
   try {
     entries = await readdir(dir)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw inputError(`--output-dir ${dir}: cannot read it (${(error as Error).message})`)
-    }
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return
+    throw inputError(`--output-dir ${dir}: ${code === 'ENOTDIR' ? 'is a file, not a directory' : `cannot read it (${(error as Error).message})`}`)
   }
   if (entries.length > 0 && !opts.allowExisting) {
     throw inputError(
@@ -26,21 +30,22 @@ export async function prepareOutputDir(dir: string, opts: {allowExisting: boolea
       'Choose another --output-dir, pass --force to overwrite, or --resume DIR to continue that run.',
     )
   }
-  try {
-    await mkdir(dir, {recursive: true})
-  } catch (error) {
-    throw inputError(`--output-dir ${dir}: cannot create it (${(error as Error).message})`)
-  }
 }
 
 /** Files `dual-bench run` writes into its output directory (and nothing else). */
 const RUN_FILE = /^(run\.json|requests\.jsonl|metrics_summary\.csv|overall_summary\.json|report\.html|report\.md|concurrency_\d+_round_\d+\.json|requests_c\d+_r\d+\.csv)$/
 
 /**
- * --force: removes an earlier run's files from `dir`, so the new run's requests.jsonl is not appended to the
- * old one and no stale round file is mixed into the new run's report. Other files are left alone.
+ * The run is about to write its first file: creates `dir`, and removes an earlier run's files from it (--force), so
+ * the new requests.jsonl is not appended to the old one and no stale round file is mixed into the new run's report.
+ * Other files are left alone.
  */
-export async function clearRunFiles(dir: string): Promise<void> {
+export async function openOutputDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, {recursive: true})
+  } catch (error) {
+    throw inputError(`--output-dir ${dir}: cannot create it (${(error as Error).message})`)
+  }
   for (const name of await readdir(dir)) if (RUN_FILE.test(name)) await rm(path.join(dir, name), {force: true})
 }
 

@@ -14,7 +14,7 @@ import {createPrometheusProbe, type PrometheusProbe} from '../metrics/probe.js'
 import {summaryCsv} from '../output/csv.js'
 import {recordsInPlanOrder, RoundLineIndex, writeRoundFiles} from '../output/round-files.js'
 import {prometheusBlocks, summaryBlocks} from '../output/summary-rows.js'
-import {clearRunFiles, JsonlAppender, prepareOutputDir, writeFileAtomic, writeJson} from '../output/write.js'
+import {checkOutputDir, JsonlAppender, openOutputDir, writeFileAtomic, writeJson} from '../output/write.js'
 import {nowMs} from '../record/clock.js'
 import type {RequestRecord} from '../record/record.js'
 import type {RunObserver} from '../runner/events.js'
@@ -80,7 +80,7 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
   // Built (and its selectors validated) before anything is sent.
   let probe: PrometheusProbe | undefined = config.prometheus ? createPrometheusProbe({...config.prometheus, onWarning: warn}) : undefined
   const {planned, sampleCount} = await loadPlanned(config, warn)
-  if (!io.resume) await prepareOutputDir(config.outputDir, {allowExisting: config.force})
+  if (!io.resume) await checkOutputDir(config.outputDir, {allowExisting: config.force})
 
   let sim: Simulator | undefined
   let endpoint = config.endpoint
@@ -168,8 +168,8 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
       warn(`Resuming ${config.outputDir}: ${io.resume.completed.size} request(s) already measured are kept and not sent again.`)
     }
     const runJsonFile = path.join(config.outputDir, 'run.json')
-    // Not before the preflight: a run that fails to start must leave an earlier run's files alone.
-    if (!io.resume) await clearRunFiles(config.outputDir)
+    // Not before the preflight: a run that fails to start must leave an earlier run's files alone, and no empty directory.
+    if (!io.resume) await openOutputDir(config.outputDir)
     await writeJson(runJsonFile, runJson)
 
     const jsonlFile = path.join(config.outputDir, 'requests.jsonl')

@@ -109,7 +109,7 @@ describe('bad input: exit 2, a clear message, nothing destroyed (CLI)', () => {
       '--concurrency abc': {args: [...withSim, '--concurrency', 'abc'], message: /--concurrency.*"abc"/, advice: /Try: .*--concurrency/},
       'malformed --endpoint': {args: ['--endpoint', 'htp//localhost:8000'], message: /--endpoint "htp\/\/localhost:8000" is not a URL/, advice: /Try: .*--endpoint http/},
       'unreachable endpoint (closed port)': {args: ['--endpoint', closed], message: new RegExp(`127\\.0\\.0\\.1:${port}.*(refused|cannot reach)`, 'i'), advice: /--endpoint/},
-      'unreachable endpoint, --model given (fails in the preflight)': {args: ['--endpoint', closed, '--model', 'm'], message: new RegExp(`127\\.0\\.0\\.1:${port}.*(refused|cannot reach)`, 'i'), advice: /--endpoint/},
+      'unreachable endpoint, --model given (fails in the preflight)': {out: path.join(dir, 'never-created'), args: ['--endpoint', closed, '--model', 'm'], message: new RegExp(`127\\.0\\.0\\.1:${port}.*(refused|cannot reach)`, 'i'), advice: /--endpoint/},
       'existing non-empty --output-dir without --force': {out: nonEmpty, force: false, args: withSim, message: /--output-dir .*not empty/, advice: /--force/},
     }
 
@@ -140,6 +140,8 @@ describe('bad input: exit 2, a clear message, nothing destroyed (CLI)', () => {
 
   test('nothing was sent to the server and nothing in the existing output directories changed', async () => {
     expect(sim.stats().requests).toBe(before.simRequests)
+    // A run that fails to start leaves no empty --output-dir behind.
+    expect(await readdir(dir)).not.toContain('never-created')
     expect(await checksums(existing)).toEqual(before.existing)
     expect(await checksums(nonEmpty)).toEqual(before.nonEmpty)
   })
