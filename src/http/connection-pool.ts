@@ -1,7 +1,7 @@
 /**
  * The measured path's connections: a fixed number of slots, each an undici `Client` that holds at most one
  * keep-alive socket and serves one request at a time. Owning the slot a request runs on tells the transport,
- * per request, whether its socket was already open (`reusedConnection`), how long a new one took to connect
+ * per request, whether it had to open a connection (`reusedConnection`), how long that connect took
  * (TCP + TLS, `connectMs`), and when the socket's latest read arrived (`readAtMs`) — things undici's own Pool
  * does not expose.
  *
@@ -26,8 +26,12 @@ export class Slot {
   client!: Client
   /** When this slot's latest socket read arrived: stamped at the socket's 'readable', before undici parses it. */
   readAtMs = 0
-  /** A socket is connected now, so a request dispatched now reuses it. */
-  open = false
+  /**
+   * Connects started on this slot so far. A request whose exchange saw this number change opened its own connection;
+   * one that did not reused a kept-alive socket. (A socket's 'close' event can come after the next request is already
+   * dispatched — a `Connection: close` answer, say — so "is a socket open now" cannot tell.)
+   */
+  connects = 0
   /** How long this slot's latest connect took (TCP, plus the TLS handshake for https). */
   connectMs: number | undefined
 }
@@ -81,7 +85,6 @@ export class ConnectionPool {
    */
   reset(slot: Slot): void {
     const old = slot.client
-    slot.open = false
     slot.client = this.newClient(slot)
     old.destroy().catch(noop)
   }
@@ -99,6 +102,10 @@ export class ConnectionPool {
       keepAliveTimeout: IDLE_SOCKET_MS,
       connect: (connectOptions, callback) => {
         const startedAtMs = nowMs()
+        if (slot.client === client) {
+          slot.connects++
+          slot.connectMs = undefined // until this connect completes
+        }
         this.connector(connectOptions, (err, socket) => {
           if (socket && slot.client === client) watchSocket(slot, client, socket, nowMs() - startedAtMs)
           if (err) callback(err, null)
@@ -110,15 +117,11 @@ export class ConnectionPool {
   }
 }
 
-/** Per new socket: its connect time, its read stamps, and when it closes (ignored once the slot has a newer client). */
+/** Per new socket: its connect time and its read stamps (ignored once the slot has a newer client). */
 function watchSocket(slot: Slot, client: Client, socket: Socket, connectMs: number): void {
   slot.connectMs = connectMs
-  slot.open = true
   // Prepended so it runs before undici's own 'readable' listener reads and parses the bytes.
   socket.prependListener('readable', () => {
     if (slot.client === client) slot.readAtMs = nowMs()
-  })
-  socket.once('close', () => {
-    if (slot.client === client) slot.open = false
   })
 }

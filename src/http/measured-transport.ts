@@ -119,6 +119,8 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
     let slot: Slot | undefined
     /** Bumped per dispatch and when an exchange is cut short, so callbacks of a superseded one are ignored. */
     let attempt = 0
+    /** The slot's connect count when the request was dispatched: a change means it opened its own connection. */
+    let connectsAtDispatch = 0
     let retried = false
     let wholeTimer: NodeJS.Timeout | undefined
     let firstTokenTimer: NodeJS.Timeout | undefined
@@ -150,6 +152,7 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
       firstTokenTimer = undefined
       // Cancelled while still waiting for its pacing slice or a slot: never sent, so the send stamp is the cancel.
       if (record.sentAtMs === 0) record.sentAtMs = endedAtMs
+      if (slot) noteConnection(slot)
       signal?.removeEventListener('abort', onAbort)
       record.endedAtMs = endedAtMs
       fillFromState(record, state, streamed ? chunkOffsets : undefined)
@@ -183,8 +186,7 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
       // Stamped once the request has its connection slot: waiting for one is queue time. A connect the warm-up
       // did not cover is inside TTFT (and in connectMs), never silently excluded.
       record.sentAtMs = nowMs()
-      record.reusedConnection = s.open
-      record.connectMs = undefined
+      connectsAtDispatch = s.connects
       armTimers()
 
       let mode: BodyMode = 'whole'
@@ -245,7 +247,7 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
             if (my !== attempt) return true
             responded = true
             record.headersAtMs = s.readAtMs || nowMs()
-            if (!record.reusedConnection) record.connectMs = s.connectMs
+            noteConnection(s)
             status = statusCode
             statusText = text ?? ''
             const contentType = headerValue(rawHeaders, 'content-type')
@@ -279,7 +281,7 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
             if (my !== attempt) return
             // A keep-alive socket the server closed while idle fails the first write; nothing reached the server,
             // so resending on a new connection is safe (the pattern Node's request.reusedSocket docs give).
-            if (!responded && !settled && !retried && record.reusedConnection && isStaleSocketError(err)) {
+            if (!responded && !settled && !retried && noteConnection(s) && isStaleSocketError(err)) {
               retried = true
               pool.reset(s)
               dispatch(s)
@@ -291,6 +293,14 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
           },
         },
       )
+    }
+
+    /** Records whether the request reused a kept-alive connection (else how long its own connect took); returns the former. */
+    function noteConnection(s: Slot): boolean {
+      const reused = s.connects === connectsAtDispatch
+      record.reusedConnection = reused
+      record.connectMs = reused ? undefined : s.connectMs
+      return reused
     }
 
     function armTimers(): void {
