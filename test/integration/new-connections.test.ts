@@ -23,7 +23,7 @@ afterEach(async () => {
 })
 
 async function runAgainst(close: boolean): Promise<{warnings: string[]; rows: {reused_connection: boolean | null; connect_ms: number | null}[]}> {
-  const headers = close ? {connection: 'close'} : {}
+  const headers: Record<string, string> = close ? {connection: 'close'} : {}
   server = await startScriptedServer((req) =>
     req.method === 'GET' ? jsonResponse(200, {data: [{id: 'm'}]}, headers) : {headers, body: openAiStream({tokens: 2})},
   )
