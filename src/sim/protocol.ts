@@ -28,7 +28,20 @@ export type ParseResult = {ok: true; request: SimRequest} | {ok: false; error: S
 
 const bad = (message: string, param?: string): ParseResult => ({ok: false, error: {status: 400, message, type: 'BadRequestError', param}})
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+/** A plain JSON object (not an array, not null). */
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** The body as a JSON object, or the 400 a real server gives for anything else (`type` is that server's error type). Pure. */
+export function jsonObjectBody(raw: string, type: string): {ok: true; body: Record<string, unknown>} | {ok: false; error: SimError} {
+  let body: unknown
+  try {
+    body = JSON.parse(raw)
+  } catch (error) {
+    return {ok: false, error: {status: 400, message: `Invalid JSON body: ${(error as Error).message}`, type}}
+  }
+  if (!isObject(body)) return {ok: false, error: {status: 400, message: 'The request body must be a JSON object', type}}
+  return {ok: true, body}
+}
 
 /** Message content is a string, or (OpenAI content parts) an array of {type: 'text', text}; null is allowed for assistant turns. */
 function contentText(content: unknown, i: number): string | SimError {
@@ -66,14 +79,9 @@ const isError = (v: unknown): v is SimError => isObject(v) && typeof v.status ==
  * types) and tokenizes the prompt. Pure.
  */
 export function parseCompletionBody(api: SimApi, raw: string): ParseResult {
-  let body: unknown
-  try {
-    body = JSON.parse(raw)
-  } catch (error) {
-    return bad(`Invalid JSON body: ${(error as Error).message}`)
-  }
-  if (!isObject(body)) return bad('The request body must be a JSON object')
-
+  const json = jsonObjectBody(raw, 'BadRequestError')
+  if (!json.ok) return json
+  const body = json.body
   let promptTokens: string[]
   if (api === 'chat') {
     const messages = body.messages

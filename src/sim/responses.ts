@@ -1,42 +1,25 @@
 /**
- * The simulator's OpenAI Responses API endpoint (`POST /v1/responses`), streaming and non-streaming. It
- * reuses the chat engine's prefix cache, prefill queue, token clock and metrics through SimEngine's public
- * hooks, so a Responses request costs exactly what the same messages cost on /v1/chat/completions (the
- * prompt is rendered with the same chat template, so the two APIs even share cached blocks).
+ * The wire format of the simulator's OpenAI Responses API endpoint (`POST /v1/responses`), streaming and
+ * non-streaming: request parsing and frames only. The lifecycle is the chat path's (request-run.ts, run by
+ * SimEngine.handle): the same prefix cache, prefill queue, token clock, metrics, /sim/stats counters and
+ * fault injection, so a Responses request costs exactly what the same messages cost on /v1/chat/completions
+ * (the prompt is rendered with the same chat template, so the two APIs even share cached blocks).
  *
  * Event names and shapes follow the OpenAI reference ("Responses streaming events"): `event: <type>` plus
  * `data: <json with the same type and a sequence_number>`; the stream ends with `response.completed` (or
- * `response.incomplete` when max_output_tokens cut it), never with `[DONE]`.
- *
- * Not simulated here: fault injection (fail/drop/garbage/slow/errorEvent draw from the engine's private
- * PRNG) and the engine's request/inFlight counters in /sim/stats, which only `SimEngine.handle` updates.
+ * `response.incomplete` when max_output_tokens cut it), never with `[DONE]`. Faults in this format: garbage
+ * is a delta whose JSON is cut short; errorEvent is the API's `error` event, after which the stream ends.
  */
-import type {IncomingMessage, ServerResponse} from 'node:http'
-import {performance} from 'node:perf_hooks'
-import {outputWord} from './chunks.js'
-import type {SimEngine} from './engine.js'
-import type {PrefillTicket} from './prefill-queue.js'
-import {blockHashes} from './prefix-cache.js'
-import {errorBody, type SimError} from './protocol.js'
-import type {Timer} from './scheduler.js'
+import {OUTPUT_WORDS, type UsageNumbers} from './chunks.js'
+import {isObject, jsonObjectBody, type SimError} from './protocol.js'
+import type {RunRequest, RunWriter, SimDialect} from './request-run.js'
 import {renderChatPrompt, tokenize, type SimMessage} from './tokenize.js'
 
-const MAX_BODY_BYTES = 64 * 1024 * 1024
-/** A token due within this much of now counts as due (the chat path's rule). */
-const OVERDUE_MS = 0.5
-
-/** A validated Responses request, reduced to what the simulator acts on. */
-export interface ResponsesRequest {
-  model?: string
-  promptTokens: string[]
-  /** max_output_tokens; undefined = server default (and status completed). */
-  maxOutputTokens?: number
-  stream: boolean
-}
+/** A validated Responses request, reduced to what the simulator acts on. `maxTokens` is max_output_tokens. */
+export type ResponsesRequest = RunRequest
 
 export type ResponsesParseResult = {ok: true; request: ResponsesRequest} | {ok: false; error: SimError}
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const bad = (message: string, param?: string): ResponsesParseResult => ({ok: false, error: {status: 400, message, type: 'invalid_request_error', param}})
 
 /** Input item content: a string, or content parts of type input_text / output_text / text. */
@@ -58,14 +41,9 @@ function itemText(content: unknown): string | undefined {
  * types) and tokenizes the prompt: `instructions` as a leading system message, then the input messages. Pure.
  */
 export function parseResponsesBody(raw: string): ResponsesParseResult {
-  let body: unknown
-  try {
-    body = JSON.parse(raw)
-  } catch (error) {
-    return bad(`Invalid JSON body: ${(error as Error).message}`)
-  }
-  if (!isObject(body)) return bad('The request body must be a JSON object')
-
+  const json = jsonObjectBody(raw, 'invalid_request_error')
+  if (!json.ok) return json
+  const body = json.body
   const messages: SimMessage[] = []
   if (body.instructions !== undefined && body.instructions !== null) {
     if (typeof body.instructions !== 'string') return bad('instructions must be a string', 'instructions')
@@ -99,27 +77,20 @@ export function parseResponsesBody(raw: string): ResponsesParseResult {
     request: {
       model: body.model as string | undefined,
       promptTokens: tokenize(renderChatPrompt(messages)),
-      maxOutputTokens: (max ?? undefined) as number | undefined,
+      maxTokens: (max ?? undefined) as number | undefined,
       stream: body.stream === true,
     },
   }
 }
 
-/** Token accounting of one finished (or cut) response. */
-interface ResponseNumbers {
-  inputTokens: number
-  cachedTokens: number
-  outputTokens: number
-}
-
 /** The Responses API `usage` object. */
-export function responsesUsage(u: ResponseNumbers): Record<string, unknown> {
+export function responsesUsage(u: UsageNumbers): Record<string, unknown> {
   return {
-    input_tokens: u.inputTokens,
+    input_tokens: u.promptTokens,
     input_tokens_details: {cached_tokens: u.cachedTokens},
-    output_tokens: u.outputTokens,
+    output_tokens: u.completionTokens,
     output_tokens_details: {reasoning_tokens: 0},
-    total_tokens: u.inputTokens + u.outputTokens,
+    total_tokens: u.promptTokens + u.completionTokens,
   }
 }
 
@@ -184,8 +155,18 @@ class ResponsesFrames {
     return `${this.deltaHead}${this.seq++}${this.deltaMid}${word}","logprobs":[]}\n\n`
   }
 
+  /** A delta whose JSON is cut short, for the garbage fault. */
+  garbageDelta(): string {
+    return `${this.deltaHead}${this.seq++}${this.deltaMid}${OUTPUT_WORDS[0]}","logprobs":nul\n\n`
+  }
+
+  /** The Responses API's `error` streaming event (a failure after the stream started); the stream ends after it. */
+  error(message: string): string {
+    return this.event('error', {code: 'server_error', message, param: null})
+  }
+
   /** Closes the part and the item, then the terminal event with usage (and the simulator's sim_timing). */
-  closing(text: string, status: 'completed' | 'incomplete', usage: Record<string, unknown> | null, simTiming: Record<string, number>): string {
+  closing(text: string, status: 'completed' | 'incomplete', usage: Record<string, unknown> | null, simTiming: object): string {
     const loc = {item_id: this.itemId, output_index: 0, content_index: 0}
     return (
       this.event('response.output_text.done', {...loc, text, logprobs: []}) +
@@ -200,166 +181,36 @@ function textPart(text: string): Record<string, unknown> {
   return {type: 'output_text', text, annotations: [], logprobs: []}
 }
 
-let responseSeq = 0
-
-/** Serves POST /v1/responses from arrival to the end of the response. */
-export function serveResponses(engine: SimEngine, req: IncomingMessage, res: ServerResponse): void {
-  const arrival = performance.now()
-  let run: ResponsesRun | undefined
-  let ended = false
-  const end = () => {
-    if (ended) return
-    ended = true
-    run?.abandon()
-  }
-  res.on('finish', end)
-  res.on('close', end)
-
-  const chunks: Buffer[] = []
-  let size = 0
-  req.on('data', (c: Buffer) => {
-    size += c.length
-    if (size > MAX_BODY_BYTES) {
-      sendError(res, {status: 413, message: `Request body larger than ${MAX_BODY_BYTES} bytes`, type: 'invalid_request_error'}, true)
-      req.destroy()
-      return
-    }
-    chunks.push(c)
-  })
-  req.on('error', end)
-  req.on('end', () => {
-    if (ended || res.headersSent) return
-    const parsed = parseResponsesBody(Buffer.concat(chunks).toString('utf8'))
-    if (!parsed.ok) return sendError(res, parsed.error)
-    const r = parsed.request
-    if (r.model !== undefined && r.model !== engine.opts.model) {
-      return sendError(res, {status: 404, message: `The model \`${r.model}\` does not exist.`, type: 'invalid_request_error', param: 'model'})
-    }
-    run = new ResponsesRun(engine, r, res, arrival)
-    run.start()
-  })
-}
-
-function sendError(res: ServerResponse, e: SimError, close = false): void {
-  if (res.headersSent || res.destroyed) return
-  const body = errorBody(e)
-  res.writeHead(e.status, {'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(close ? {connection: 'close'} : {})})
-  res.end(body)
-}
-
-const epochMs = () => performance.timeOrigin + performance.now()
-
-/** One accepted Responses request: prefill → first delta → steady deltas → terminal event. */
-class ResponsesRun {
-  private readonly frames: ResponsesFrames
-  private readonly outputTokens: number
-  private readonly status: 'completed' | 'incomplete'
-  private readonly wordOffset: number
-  private ticket?: PrefillTicket
-  private timer?: Timer
-  private written = 0
-  private text = ''
-  private decodingCounted = false
-  private over = false
-  private cachedTokens = 0
-  private firstAt = 0
-  private firstWriteMs = 0
-
-  constructor(private readonly engine: SimEngine, private readonly r: ResponsesRequest, private readonly res: ServerResponse, private readonly arrival: number) {
-    const n = (++responseSeq).toString(16).padStart(8, '0')
-    this.frames = new ResponsesFrames(`resp_sim${n}`, `msg_sim${n}`, Math.floor(Date.now() / 1000), engine.opts.model, r.maxOutputTokens)
-    this.outputTokens = r.maxOutputTokens ?? engine.opts.defaultOutputTokens
-    // As on the chat path, a set limit is always reached: the real API then reports status incomplete.
-    this.status = r.maxOutputTokens === undefined ? 'completed' : 'incomplete'
-    this.wordOffset = r.promptTokens.length
-  }
-
-  start(): void {
-    if (this.r.stream) {
-      // The real API sends response.created as soon as it accepts the request, before any prefill.
-      this.res.writeHead(200, {'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive'})
-      this.res.write(this.frames.opening())
-    }
-    const {promptTokens} = this.r
-    this.ticket = this.engine.submitPrefill(blockHashes(promptTokens, this.engine.opts.blockSize), promptTokens.length, (cached) => {
-      this.ticket = undefined
-      this.cachedTokens = cached
-      this.engine.decodingDelta(1)
-      this.decodingCounted = true
-      this.timer = this.engine.at(performance.now() + this.engine.opts.baseTtftMs, () => this.first())
-    })
-  }
-
-  abandon(): void {
-    if (!this.over) this.finish(undefined)
-  }
-
-  private finish(finishReason: string | undefined): void {
-    this.over = true
-    this.ticket?.cancel()
-    this.timer?.cancel()
-    if (this.decodingCounted) this.engine.decodingDelta(-1)
-    this.decodingCounted = false
-    this.engine.metrics.onEnded(this.written, finishReason)
-    if (finishReason) this.engine.completed(this.r.promptTokens.length, this.cachedTokens)
-  }
-
-  private first(): void {
-    this.firstAt = performance.now()
-    this.engine.metrics.onFirstToken((this.firstAt - this.arrival) / 1000)
-    if (!this.r.stream) return this.nonStreaming()
-    this.next(this.frames.itemOpening())
-  }
-
-  /** Writes delta `this.written` (plus any already overdue), then schedules the next; the last one closes the stream. */
-  private next(prefix = ''): void {
-    if (this.over) return
-    const itl = this.engine.opts.itlMs
-    let out = prefix
-    for (;;) {
-      const i = this.written
-      const word = outputWord(this.wordOffset, i)
-      const stamp = epochMs()
-      if (i === 0) this.firstWriteMs = stamp
-      this.written++
-      this.text += word
-      out += this.frames.delta(word)
-      if (i === this.outputTokens - 1) {
-        const simTiming = {first_token_write_ms: this.firstWriteMs, last_token_write_ms: stamp}
-        out += this.frames.closing(this.text, this.status, this.usage(), simTiming)
-        this.finish(this.finishReason())
-        this.res.end(out)
-        return
+/**
+ * POST /v1/responses (the OpenAI Responses API) on the shared lifecycle. Streams `event:`/`data:` frames that
+ * open with response.created before prefill and end with response.completed or response.incomplete (a set
+ * max_output_tokens is always reached, as on the chat path); no `[DONE]`. `nextSeq` numbers the ids.
+ */
+export function responsesDialect(nextSeq: () => number): SimDialect<ResponsesRequest> {
+  return {
+    errorTypes: {tooLarge: 'invalid_request_error', unknownModel: 'invalid_request_error'},
+    parse: parseResponsesBody,
+    writer: (r, opts): RunWriter => {
+      const n = nextSeq().toString(16).padStart(8, '0')
+      const frames = new ResponsesFrames(`resp_sim${n}`, `msg_sim${n}`, Math.floor(Date.now() / 1000), opts.model, r.maxTokens)
+      const status = r.maxTokens === undefined ? 'completed' : 'incomplete'
+      const usage = (u: UsageNumbers) => (opts.usageStyle === 'none' ? null : responsesUsage(u))
+      // The text so far: response.output_text.done and the final response repeat it whole.
+      let text = ''
+      const delta = (word: string) => {
+        text += word
+        return frames.delta(word)
       }
-      const due = this.firstAt + this.written * itl
-      if (due > performance.now() + OVERDUE_MS) {
-        this.res.write(out)
-        this.timer = this.engine.at(due, () => this.next())
-        return
+      return {
+        // The real API sends response.created as soon as it accepts the request, before any prefill.
+        opening: () => frames.opening(),
+        beforeFirst: () => frames.itemOpening(),
+        token: delta,
+        last: (word, end, timing) => delta(word) + frames.closing(text, status, usage(end.usage), timing),
+        garbage: () => frames.garbageDelta(),
+        errorEvent: (message) => frames.error(message),
+        body: (all, end) => JSON.stringify(frames.response(status, all, usage(end.usage))),
       }
-    }
-  }
-
-  private nonStreaming(): void {
-    const n = this.outputTokens
-    this.timer = this.engine.at(this.firstAt + (n - 1) * this.engine.opts.itlMs, () => {
-      if (this.over) return
-      for (let i = 0; i < n; i++) this.text += outputWord(this.wordOffset, i)
-      this.written = n
-      const body = JSON.stringify(this.frames.response(this.status, this.text, this.usage()))
-      this.finish(this.finishReason())
-      this.res.writeHead(200, {'content-type': 'application/json', 'content-length': Buffer.byteLength(body)})
-      this.res.end(body)
-    })
-  }
-
-  /** vLLM's finished_reason label for the metrics: length when the limit was hit. */
-  private finishReason(): string {
-    return this.status === 'incomplete' ? 'length' : 'stop'
-  }
-
-  private usage(): Record<string, unknown> | null {
-    if (this.engine.opts.usageStyle === 'none') return null
-    return responsesUsage({inputTokens: this.r.promptTokens.length, cachedTokens: this.cachedTokens, outputTokens: this.written})
+    },
   }
 }

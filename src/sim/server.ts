@@ -2,7 +2,6 @@ import {createServer, type IncomingMessage, type ServerResponse} from 'node:http
 import type {AddressInfo} from 'node:net'
 import {SimEngine, type SimStats} from './engine.js'
 import {resolveSimOptions, type SimOptions} from './options.js'
-import {serveResponses} from './responses.js'
 
 /** A running simulator. */
 export interface Simulator {
@@ -43,7 +42,7 @@ function urlHost(listenHost: string): string {
 
 /**
  * Starts the OpenAI-compatible simulator (node:http only). Endpoints: GET /v1/models, POST
- * /v1/chat/completions, POST /v1/completions, GET /metrics, POST /reset_prefix_cache (vLLM), GET|POST
+ * /v1/chat/completions, POST /v1/completions, POST /v1/responses, GET /metrics, POST /reset_prefix_cache (vLLM), GET|POST
  * /flush_cache (SGLang), GET /health, GET /sim/stats.
  */
 export async function startSimulator(options: SimOptions = {}): Promise<Simulator> {
@@ -68,8 +67,8 @@ export async function startSimulator(options: SimOptions = {}): Promise<Simulato
       case '/v1/completions':
         if (allow('POST')) engine.handle('completions', req, res)
         return
-      case '/v1/responses': // OpenAI Responses API, served in responses.ts on the same engine
-        if (allow('POST')) serveResponses(engine, req, res)
+      case '/v1/responses': // OpenAI Responses API: the same lifecycle, its wire format in responses.ts
+        if (allow('POST')) engine.handle('responses', req, res)
         return
       case '/v1/models':
         if (allow('GET')) {

@@ -1,5 +1,9 @@
-import {startSimulator, type Simulator} from '../../src/sim/index.js'
-import {promSamples, send, words} from '../sim/client.js'
+import {createMeasuredTransport} from '../../src/http/measured-transport.js'
+import {buildRequestBody} from '../../src/http/request-body.js'
+import {nowMs} from '../../src/record/clock.js'
+import type {RequestRecord} from '../../src/record/record.js'
+import {startSimulator, type SimOptions, type Simulator} from '../../src/sim/index.js'
+import {eventually, promSamples, send, words} from '../sim/client.js'
 
 /** Splits an SSE body into {event, data} pairs (the simulator writes `event:` then `data:` per event). */
 function events(body: string): {event?: string; data: any}[] {
@@ -119,5 +123,122 @@ describe('simulator POST /v1/responses', () => {
     const after = promSamples((await send(sim.url, '/metrics')).body)
     const key = [...after.keys()].find((k) => k.startsWith('vllm:generation_tokens_total'))!
     expect(after.get(key)! - (before.get(key) ?? 0)).toBe(3)
+  })
+})
+
+/** Starts a fast simulator with `opts`, runs `fn`, and closes it whatever happens. */
+async function withSim(opts: SimOptions, fn: (sim: Simulator) => Promise<void>): Promise<void> {
+  const sim = await startSimulator({model: 'sim-model', itlMs: 2, baseTtftMs: 1, prefillMsPerToken: 0.001, ...opts})
+  try {
+    await fn(sim)
+  } finally {
+    await sim.close()
+  }
+}
+
+describe('/v1/responses shares the chat lifecycle: /sim/stats counting', () => {
+  test('requests, completions, inFlight and maxInFlight count Responses requests, and GET /sim/stats serves them', () => withSim({itlMs: 5}, async (sim) => {
+    // Four overlapping streams of ~20 × 5 ms each, then one invalid body after they finished.
+    const streams = await Promise.all(Array.from({length: 4}, (_, i) => send(sim.url, '/v1/responses', {input: `stats ${i}`, stream: true, max_output_tokens: 20})))
+    for (const r of streams) expect(events(r.body).at(-1)!.event).toBe('response.incomplete')
+    const bad = await send(sim.url, '/v1/responses', {model: 'sim-model'})
+    expect(bad.status).toBe(400)
+    expect(await eventually(() => sim.stats().inFlight === 0)).toBe(true)
+    const served = JSON.parse((await send(sim.url, '/sim/stats')).body)
+    expect(served).toMatchObject({requests: 5, completions: 4, inFlight: 0, maxInFlight: 4})
+    expect(sim.stats()).toMatchObject({requests: 5, completions: 4, maxInFlight: 4})
+  }))
+
+  test('a client that walks away mid-stream leaves inFlight at 0', () => withSim({itlMs: 20}, async (sim) => {
+    const r = await send(sim.url, '/v1/responses', {input: 'leave early', stream: true, max_output_tokens: 200}, {onFirstToken: (abort) => abort()})
+    expect(r.error).toBe('aborted by test')
+    expect(sim.stats()).toMatchObject({requests: 1, maxInFlight: 1})
+    expect(await eventually(() => sim.stats().inFlight === 0)).toBe(true)
+    expect(sim.stats().completions).toBe(0)
+  }))
+})
+
+describe('/v1/responses fault injection, as the measured transport (api responses) sees it', () => {
+  const noInjections = {fail: 0, drop: 0, garbage: 0, slow: 0, errorEvent: 0}
+
+  /** Sends one streaming Responses request through the product's measured path and returns its record. */
+  async function measure(sim: Simulator, maxTokens = 10): Promise<RequestRecord> {
+    const transport = createMeasuredTransport({endpoint: new URL(`${sim.url}/v1/responses`), timeoutMs: 10_000, maxSockets: 1, api: 'responses', stream: true})
+    try {
+      const sample = {id: 's', messages: [{role: 'user' as const, content: 'fault test prompt'}], maxTokens}
+      const body = buildRequestBody(sample, {api: 'responses', model: 'sim-model', stream: true, includeUsage: true, salt: '[faults]'})
+      return await transport.send({level: 1, round: 1, index: 0, sampleId: 's', promptPreview: 'p', body}, {queuedAtMs: nowMs()})
+    } finally {
+      await transport.close()
+    }
+  }
+
+  test.each([
+    ['fail', {failRate: 1}, {category: 'http_5xx', httpStatus: 500, message: expect.stringContaining('simulated failure')}, 0],
+    ['drop', {dropRate: 1}, {category: 'stream_cut'}, 3],
+    ['garbage', {garbageRate: 1}, {category: 'malformed_sse'}, 3],
+    ['errorEvent', {errorEventRate: 1}, {category: 'server_error_event', message: expect.stringContaining('simulated error event')}, 3],
+  ] as const)('%s: the request fails with the category the chat path gets, after the same tokens', (kind, rates, error, chunks) => withSim(rates, async (sim) => {
+    const record = await measure(sim)
+    expect(record.ok).toBe(false)
+    expect(record.error).toMatchObject(error)
+    expect(record.contentChunks ?? 0).toBe(chunks)
+    expect(sim.stats()).toMatchObject({requests: 1, completions: 0, injected: {...noInjections, [kind]: 1}})
+    expect(await eventually(() => sim.stats().inFlight === 0)).toBe(true)
+  }))
+
+  test('slow: the first delta waits slowMs, then the response completes whole', () => withSim({slowRate: 1, slowMs: 300}, async (sim) => {
+    const record = await measure(sim, 5)
+    expect(record).toMatchObject({ok: true, outputTokens: 5, contentChunks: 5, finishReason: 'length'})
+    expect(record.firstTokenAtMs! - record.sentAtMs).toBeGreaterThanOrEqual(290)
+    expect(sim.stats()).toMatchObject({completions: 1, injected: {...noInjections, slow: 1}})
+  }))
+
+  test('garbage and errorEvent frames are Responses-shaped: a cut-short delta; an `error` event, and no [DONE]', async () => {
+    const body = {input: 'shapes', stream: true, max_output_tokens: 10}
+    await withSim({garbageRate: 1}, async (sim) => {
+      const r = await send(sim.url, '/v1/responses', body)
+      const last = r.body.trimEnd().split('\n\n').at(-1)!
+      expect(last).toMatch(/^event: response\.output_text\.delta\ndata: /)
+      expect(() => JSON.parse(last.split('\ndata: ')[1])).toThrow()
+    })
+    await withSim({errorEventRate: 1}, async (sim) => {
+      const r = await send(sim.url, '/v1/responses', body)
+      const evs = events(r.body)
+      expect(evs.map((e) => e.event).filter((t) => t === 'response.output_text.delta')).toHaveLength(3)
+      expect(evs.at(-1)).toEqual({event: 'error', data: {type: 'error', sequence_number: evs.length - 1, code: 'server_error', message: 'simulated error event', param: null}})
+      expect(r.body).not.toContain('[DONE]')
+    })
+  })
+
+  test('non-streaming Responses requests get drop and garbage too', async () => {
+    const plain = {input: 'x', max_output_tokens: 3}
+    await withSim({dropRate: 1}, async (sim) => {
+      const r = await send(sim.url, '/v1/responses', plain)
+      expect(r.error).toBeDefined()
+      expect(sim.stats().injected.drop).toBe(1)
+    })
+    await withSim({garbageRate: 1}, async (sim) => {
+      const r = await send(sim.url, '/v1/responses', plain)
+      expect(r.status).toBe(200)
+      expect(() => JSON.parse(r.body)).toThrow()
+      expect(sim.stats().injected.garbage).toBe(1)
+    })
+  })
+
+  test('seeded faults: Responses requests draw from the same sequence as chat requests', async () => {
+    const rates: SimOptions = {failRate: 0.3, dropRate: 0.3, seed: 11}
+    const outcome = (r: Awaited<ReturnType<typeof send>>) => (r.status === 500 ? 'fail' : r.error ? 'drop' : 'ok')
+    const run = async (path: string, body: unknown): Promise<string[]> => {
+      const seen: string[] = []
+      await withSim(rates, async (sim) => {
+        for (let i = 0; i < 16; i++) seen.push(outcome(await send(sim.url, path, body)))
+      })
+      return seen
+    }
+    const chat = await run('/v1/chat/completions', {messages: [{role: 'user', content: 'x'}], stream: true, max_tokens: 8})
+    const responses = await run('/v1/responses', {input: 'x', stream: true, max_output_tokens: 8})
+    expect(responses).toEqual(chat)
+    expect(new Set(chat)).toEqual(new Set(['fail', 'drop', 'ok']))
   })
 })

@@ -11,7 +11,7 @@ export interface Seen {
   /** Parsed JSON payloads (undefined where the payload was not JSON). */
   json: Array<any>
   sentAt: number
-  /** performance.now() when the first non-empty content/text chunk arrived. */
+  /** performance.now() when the first non-empty content/text chunk (or Responses text delta) arrived. */
   firstTokenAt?: number
   /** Epoch ms (timeOrigin + now) of the same moment, comparable with sim_timing. */
   firstTokenEpochMs?: number
@@ -20,7 +20,9 @@ export interface Seen {
   error?: string
 }
 
-const contentOf = (j: any): string | undefined => j?.choices?.[0]?.delta?.content ?? j?.choices?.[0]?.text
+/** Chat delta content, completions text, or a Responses API text delta. */
+const contentOf = (j: any): string | undefined =>
+  j?.choices?.[0]?.delta?.content ?? j?.choices?.[0]?.text ?? (j?.type === 'response.output_text.delta' ? j.delta : undefined)
 
 /**
  * Sends one request and collects the response, splitting SSE events by blank lines. Written with node:http
