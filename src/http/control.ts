@@ -8,6 +8,7 @@ import ky, {TimeoutError} from 'ky'
 import {DualBenchError, inputError} from '../errors.js'
 import {errorMessageOf} from './openai-stream.js'
 import {baseUrlOf, modelsUrlOf} from './endpoint.js'
+import {clip} from './clip.js'
 
 export {apiKindOf, baseUrlOf, modelsUrlOf} from './endpoint.js'
 
@@ -178,9 +179,4 @@ async function insecureFetch(resource: Request | URL | string, init?: RequestIni
     req.on('error', reject)
     req.end(body)
   })
-}
-
-function clip(text: string, n = 300): string {
-  const oneLine = text.replace(/\s+/g, ' ').trim()
-  return oneLine.length <= n ? oneLine : `${oneLine.slice(0, n - 1)}…`
 }

@@ -1,4 +1,5 @@
 import type {CachedTokenSource} from '../record/record.js'
+import {clip, ERROR_MESSAGE_CHARS} from './clip.js'
 
 /**
  * Pure meaning layer: one SSE `data` string (or one non-streaming JSON body) → updates to a small mutable
@@ -35,8 +36,6 @@ export interface StreamState {
 export function createStreamState(): StreamState {
   return {contentChunks: 0, outputPreview: '', done: false}
 }
-
-const ERROR_MESSAGE_CHARS = 300
 
 /**
  * Applies one SSE event's data to `state`. Handles `[DONE]`, chat deltas (`content`, `reasoning_content`,
@@ -193,9 +192,4 @@ function nonEmpty(value: unknown): string | undefined {
 
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0
-}
-
-function clip(text: string, n: number): string {
-  const oneLine = text.replace(/\s+/g, ' ').trim()
-  return oneLine.length <= n ? oneLine : `${oneLine.slice(0, n - 1)}…`
 }

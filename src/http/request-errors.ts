@@ -3,10 +3,8 @@
  * and the redaction every message passes through before it is stored.
  */
 import type {RequestError, RequestRecord} from '../record/record.js'
+import {clip} from './clip.js'
 import {errorMessageOf} from './openai-stream.js'
-
-/** Server error messages are trimmed to this many characters in records. */
-const ERROR_MESSAGE_CHARS = 300
 
 /** A non-2xx answer: the server's own message when its body has one (OpenAI error object, FastAPI detail, text). */
 export function httpError(status: number, statusMessage: string | undefined, bodyText: string): RequestError {
@@ -97,12 +95,6 @@ export function makeRedactor(apiKey: string | undefined): (message: string) => s
     }
     return out
   }
-}
-
-/** One line, at most ERROR_MESSAGE_CHARS characters. */
-export function clip(text: string): string {
-  const oneLine = text.replace(/\s+/g, ' ').trim()
-  return oneLine.length <= ERROR_MESSAGE_CHARS ? oneLine : `${oneLine.slice(0, ERROR_MESSAGE_CHARS - 1)}…`
 }
 
 /**

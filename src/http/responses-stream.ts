@@ -10,8 +10,7 @@
  * `response.incomplete` or `response.failed`, and usage is only in the final `response` object.
  */
 import {OUTPUT_PREVIEW_CHARS, errorMessageOf, parseBodyObject, parseEventData, type StreamEffect, type StreamState} from './openai-stream.js'
-
-const ERROR_MESSAGE_CHARS = 300
+import {clip, ERROR_MESSAGE_CHARS} from './clip.js'
 
 /** Event types whose `delta` is generated text. Reasoning counts: it is output, and it is what arrives first. */
 const TEXT_DELTA_EVENTS = new Set([
@@ -145,9 +144,4 @@ function failureMessage(response: unknown): string | undefined {
 
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0
-}
-
-function clip(text: string, n: number): string {
-  const oneLine = text.replace(/\s+/g, ' ').trim()
-  return oneLine.length <= n ? oneLine : `${oneLine.slice(0, n - 1)}…`
 }
