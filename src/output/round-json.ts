@@ -44,6 +44,11 @@ export function flatSummary(s: RoundSummary): Record<string, unknown> {
   if (s.prometheus !== undefined) out.prometheus = s.prometheus
   // The client's own health, next to the numbers it could distort.
   if (s.event_loop !== undefined) out.event_loop = s.event_loop
+  if (s.connections !== undefined) {
+    const connectMs: Record<string, unknown> = {count: s.connections.connect_ms.count}
+    for (const k of STAT_KEYS) connectMs[k] = round3(s.connections.connect_ms[k])
+    out.connections = {...s.connections, connect_ms: connectMs}
+  }
   return out
 }
 

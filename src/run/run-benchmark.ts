@@ -24,7 +24,7 @@ import {startSimulator, type Simulator} from '../sim/index.js'
 import {anyTargetFailed, evaluateTargets, renderTargets, targetCoverageWarnings, type TargetResult} from '../slo/evaluate-targets.js'
 import {parseSloFile, type SloFile} from '../slo/slo.js'
 import {type OverallSummary, overallSummary, overallSummaryJson} from '../summary/overall.js'
-import {NewConnections} from '../summary/new-connections.js'
+import {newConnectionsWarning} from '../summary/new-connections.js'
 import {type CacheEffect, cacheEffect, type RoundSummary} from '../summary/round-summary.js'
 import {VERSION} from '../version.js'
 import {storableFlags, type ResumeState} from './resume.js'
@@ -179,7 +179,6 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
     const lines = new RoundLineIndex(planned.size)
     const files = new Set(['run.json', 'requests.jsonl'])
     const shown: RequestRecord[] = []
-    const connections = new NewConnections()
     // Per-sample TTFT of every round, for the paired cold/warm speed-up and its confidence interval.
     const ttfts = new Map<string, Float64Array>()
     let levels: LevelResult[]
@@ -193,15 +192,12 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
         },
         preconnect: (transport, n) => preconnect(transport, n),
         resetCache: config.cacheReset ? () => resetPrefixCache(config.cacheReset!, endpoint!, control) : undefined,
-        onRecord: (r) => {
-          lines.note(r, appender.write(r))
-          connections.note(r)
-        },
+        onRecord: (r) => lines.note(r, appender.write(r)),
         onRound: async (summary, columns) => {
           const {concurrency: level, round} = summary
           const json = `concurrency_${level}_round_${round}.json`
           const csv = `requests_c${level}_r${round}.csv`
-          const connectWarning = connections.takeWarning(level, round, summary.total_requests)
+          const connectWarning = newConnectionsWarning(summary)
           if (connectWarning) warn(connectWarning)
           await appender.flush()
           // Records of an earlier invocation (--resume) are lines of this same requests.jsonl, read back like the rest.

@@ -72,6 +72,20 @@ export interface RoundSummary {
   prometheus?: RoundPrometheusSummary
   /** How late the client's event loop ran during the round (absent for a round with nothing sent). */
   event_loop?: EventLoopStats
+  /** Keep-alive health (absent in summaries read back from files of older versions). */
+  connections?: ConnectionStats
+}
+
+/**
+ * Every level's connections are opened before its clock starts, so a measured request normally reuses one. One that
+ * had to open its own (the server or a proxy closed the kept-alive connection) has that connect inside its TTFT.
+ * Requests that never got as far as a connection (cancelled before sending, a test transport) count in neither.
+ */
+export interface ConnectionStats {
+  reused: number
+  opened: number
+  /** Connect time (TCP, plus TLS for https) of the requests that opened one. */
+  connect_ms: Stats
 }
 
 export interface RoundPrometheusSummary {
@@ -170,6 +184,12 @@ export function summarizeRound(concurrency: number, round: number, records: Requ
     distinct.set(key, e)
   }
   const errors = [...distinct.values()].sort((a, b) => b.count - a.count).slice(0, MAX_DISTINCT_ERRORS)
+  const opened = records.filter((r) => r.reusedConnection === false)
+  const connections: ConnectionStats = {
+    reused: records.filter((r) => r.reusedConnection === true).length,
+    opened: opened.length,
+    connect_ms: summarize(opened.map((r) => r.connectMs)),
+  }
 
   return {
     concurrency,
@@ -206,6 +226,7 @@ export function summarizeRound(concurrency: number, round: number, records: Requ
     },
     failures,
     errors,
+    connections,
   }
 }
 
@@ -240,6 +261,10 @@ export class RoundColumns {
   readonly tokenSource: Uint8Array
   /** 1 when the request met the SLO given to the constructor. */
   readonly sloMet: Uint8Array
+  /** Per plan index: 0 = no connection info, 1 = reused a kept-alive connection, 2 = opened one (see ConnectionStats). */
+  readonly connection: Uint8Array
+  /** Connect time of a request that opened a connection (NaN otherwise). */
+  readonly connectMs: Float64Array
   /** Index into `errorKinds` per plan index; -1: no error object. */
   readonly errorId: Int32Array
   /** Distinct (category, message) pairs in order of first sighting. */
@@ -273,6 +298,8 @@ export class RoundColumns {
     this.tokenSource = new Uint8Array(size)
     this.sloMet = new Uint8Array(size)
     this.errorId = new Int32Array(size).fill(-1)
+    this.connection = new Uint8Array(size)
+    this.connectMs = f64()
   }
 
   /** Adds one finished request (each plan index once). Pools its chunk gaps; keeps no reference to the record. */
@@ -297,6 +324,8 @@ export class RoundColumns {
     this.retries[i] = r.retries ?? 0
     this.tokenSource[i] = r.outputTokensSource ? TOKEN_SOURCE_CODE[r.outputTokensSource] : 0
     this.sloMet[i] = this.slo && scoreRecord(r, this.slo).met ? 1 : 0
+    this.connection[i] = r.reusedConnection === true ? 1 : r.reusedConnection === false ? 2 : 0
+    this.connectMs[i] = r.reusedConnection === false ? num(r.connectMs) : Number.NaN
     if (r.error) {
       const key = `${r.error.category}\u0000${r.error.message}`
       let id = this.errorIds.get(key)
@@ -424,6 +453,15 @@ export function summarizeColumns(concurrency: number, round: number, c: RoundCol
     : null
 
   // Map iteration follows first sighting in plan order, as summarizeRound's; the sort is stable.
+  // Plan order, as summarizeRound's records.
+  let reused = 0
+  const connectMs: number[] = [] // NaN (a connect not timed) is skipped by summarize, as undefined is there
+  for (let i = 0; i < n; i++) {
+    if (c.connection[i] === 1) reused++
+    else if (c.connection[i] === 2) connectMs.push(c.connectMs[i])
+  }
+  const connections: ConnectionStats = {reused, opened: connectMs.length, connect_ms: summarize(connectMs)}
+
   const errors = [...distinctCounts]
     .map(([id, count]) => ({...c.errorKinds[id], count}))
     .sort((a, b) => b.count - a.count)
@@ -458,6 +496,7 @@ export function summarizeColumns(concurrency: number, round: number, c: RoundCol
     token_sources: {usage, chunks},
     failures,
     errors,
+    connections,
   }
 }
 

@@ -27,6 +27,12 @@ function mixedRound(n: number, seed: number): (RequestRecord | undefined)[] {
     const sentAtMs = 1_700_000_000_000 + (session === 2 ? 3_600_000 : 0) + rand() * 5000 + rand() / 7
     const base: RequestRecord = {level: 8, round: 1, index, sampleId: `s${index}`, promptPreview: 'p', queuedAtMs: sentAtMs - rand() * 3, sentAtMs, endedAtMs: sentAtMs + 50 + rand() * 900, ok: true, session}
     if (rand() < 0.2) base.retries = 1 + Math.floor(rand() * 3)
+    const connection = rand()
+    if (connection < 0.6) base.reusedConnection = true
+    else if (connection < 0.9) {
+      base.reusedConnection = false
+      if (rand() < 0.8) base.connectMs = rand() * 3 // else: a connect that was never timed
+    }
     if (rand() < 0.25) {
       const category = CATEGORIES[Math.floor(rand() * CATEGORIES.length)]
       // Many distinct messages with tied counts, more than MAX_DISTINCT_ERRORS of them.
@@ -81,6 +87,10 @@ describe('summarizeColumns equals summarizeRound on the same records', () => {
     expect(expected.retries.requests).toBeGreaterThan(0)
     expect(expected.token_sources.usage * expected.token_sources.chunks).toBeGreaterThan(0)
     expect(expected.cache.reported_requests).toBeGreaterThan(0)
+    const {reused, opened, connect_ms} = expected.connections!
+    expect(reused * opened).toBeGreaterThan(0)
+    expect(connect_ms.count).toBeGreaterThan(0)
+    expect(connect_ms.count).toBeLessThan(opened)
     if (s) expect(expected.goodput!.met_requests).toBeGreaterThan(0)
   })
 
