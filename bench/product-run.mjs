@@ -5,7 +5,7 @@
  * round only (observer hooks), and peak RSS over the whole process. Prints one JSON line on stdout.
  *
  * Usage: node bench/product-run.mjs '<json>'  with {endpoint, concurrency, requests, stream, maxTokens?,
- *        prometheusUrl?, outputDir, keepRecords?, workers?}
+ *        prometheusUrl?, outputDir, keepRecords?, workers?, clientWarmup?}
  */
 import {mkdirSync, writeFileSync, readFileSync} from 'node:fs'
 import path from 'node:path'
@@ -66,6 +66,8 @@ const config = {
   lang: 'en',
   ...(spec.prometheusUrl ? {prometheus: {url: spec.prometheusUrl, metrics: ['bench_requests_total'], ratios: [], timeoutMs: 2000}} : {}),
   ...(spec.workers ? {workers: spec.workers} : {}),
+  // The command's default (--client-warmup); `clientWarmup: false` in the spec measures without it.
+  clientWarmup: spec.clientWarmup ?? true,
 }
 const warnings = []
 const summary = await runBenchmark(config, {log: () => {}, warn: (w) => warnings.push(w), observer})

@@ -75,6 +75,11 @@ Outputs in --output-dir: metrics_summary.csv, concurrency_<C>_round_<R>.json, re
     workers: Flags.integer({
       summary: 'Worker threads for the measured HTTP path (default: 1; on 4+ cores, one per 512 streams of a level, at most half the cores).',
     }),
+    'client-warmup': Flags.boolean({
+      summary: 'Before the first level, rehearse the client\'s own code path against an in-process simulator (nothing is sent to the endpoint), so the first wave is not timed by cold JavaScript.',
+      default: true,
+      allowNo: true,
+    }),
     'drain-timeout': Flags.integer({summary: 'On Ctrl-C, seconds to wait for in-flight requests before cancelling them (a second Ctrl-C cancels at once).', default: 30}),
     progress: Flags.boolean({summary: 'Show a progress bar on stderr (TTY only).', default: true, allowNo: true}),
   }

@@ -50,6 +50,8 @@ export interface RunConfig {
   lang: 'en' | 'zh'
   /** Worker threads for the measured HTTP path (--workers); undefined: chosen per level by `defaultWorkers`. */
   workers?: number
+  /** Rehearse the client's own code path in-process before the first level (--client-warmup, see run/client-warmup.ts). */
+  clientWarmup: boolean
 }
 
 /** Flags as the command parsed them (strings/numbers), before cross-field validation. */
@@ -86,6 +88,8 @@ export interface RunFlags {
   'max-error-rate'?: number
   'first-token-timeout'?: number
   workers?: number
+  /** Default on in the command; undefined (a caller that did not ask) is off. */
+  'client-warmup'?: boolean
   'single-round'?: boolean
   'requests-per-level'?: number
   'num-requests'?: number
@@ -244,6 +248,7 @@ export function buildRunConfig(flags: RunFlags, env: {apiKey?: string} = {}): Ru
     headers,
     lang,
     workers,
+    clientWarmup: flags['client-warmup'] === true,
   }
 }
 

@@ -24,7 +24,7 @@ export function resolveRunFlags(
         `Run \`dual-bench run --resume ${given.resume}\` alone to continue with the stored configuration, or start a new run in another --output-dir.`,
       )
     }
-    const fromNow = ['resume', 'progress', 'drain-timeout', 'workers', 'header', 'api-key']
+    const fromNow = ['resume', 'progress', 'drain-timeout', 'workers', 'client-warmup', 'header', 'api-key']
     return {flags: {...merged, ...Object.fromEntries(fromNow.map((k) => [k, given[k]]))}, notes}
   }
   const flags = {...given}

@@ -11,7 +11,7 @@ import {type CompletedRequests, type CompletedRound, requestKey} from '../runner
  * Flags never stored in run.json and free to differ on --resume: where or how we look, not what is measured, and
  * the secrets (--api-key, and --header, whose values may be tokens) — those must be given again when resuming.
  */
-const FREE_ON_RESUME = new Set(['resume', 'force', 'api-key', 'header', 'output-dir', 'progress', 'json', 'insecure', 'drain-timeout', 'workers'])
+const FREE_ON_RESUME = new Set(['resume', 'force', 'api-key', 'header', 'output-dir', 'progress', 'json', 'insecure', 'drain-timeout', 'workers', 'client-warmup'])
 
 export interface ResumeState {
   /** The flags the run was started with (no secret). */

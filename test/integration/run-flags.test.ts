@@ -51,11 +51,14 @@ describe('run flags against the simulator', () => {
     expect(r.stdout).toMatch(/Sample 1 \(C=2, round 1, prompt\): latency [\d.]+ ms, TTFT [\d.]+ ms, 6 output tokens/)
     expect(r.stdout).toContain('Sample 2 ')
     expect(r.stdout).not.toContain('Sample 3 ')
+    // The client warm-up is on by default (rehearsing in-process; the 6 requests above are all the server got).
+    expect(r.stdout + r.stderr).toMatch(/Client warm-up: 2048 requests to an in-process simulator in [\d.]+ s/)
   })
 
   test('--requests-per-level cycles the dataset', async () => {
-    const r = await runCli(['run', '--endpoint', endpoint(), '--dataset', dataset, '--requests-per-level', '5', '--output-dir', path.join(dir, 'o')])
+    const r = await runCli(['run', '--endpoint', endpoint(), '--dataset', dataset, '--requests-per-level', '5', '--output-dir', path.join(dir, 'o'), '--no-client-warmup'])
     expect(r.code).toBe(0)
+    expect(r.stdout + r.stderr).not.toContain('Client warm-up')
     const round2 = await readJson('o', 'concurrency_1_round_2.json')
     expect(round2.requests.map((x: {sample_id: string}) => x.sample_id)).toEqual(['d0', 'd1', 'd0#1', 'd1#1', 'd0#2'])
     expect(round2.summary.cache.cached_share).toBeGreaterThan(0.8)

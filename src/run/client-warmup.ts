@@ -1,0 +1,100 @@
+import {createWriteStream} from 'node:fs'
+import {devNull} from 'node:os'
+import {createMeasuredTransport, preconnect} from '../http/measured-transport.js'
+import type {ApiKind} from '../http/transport.js'
+import type {Sample} from '../dataset/sample.js'
+import {nowMs} from '../record/clock.js'
+import {runPlan} from '../runner/runner.js'
+import {buildPlan} from '../runner/plan.js'
+import {startSimulator} from '../sim/index.js'
+import type {Slo} from '../slo/slo.js'
+
+/**
+ * Rehearsal size. Per-request functions (the runner's loop, a request's set-up and finish, undici's request object)
+ * are called once per request, so they reach V8's optimizing tier only after many: with 2 × 192 requests several
+ * of them were still compiled during the measured waves; with 2 × 1024 (≈ 1.2 s on one busy core) none were.
+ */
+const CONCURRENCY = 64
+const REQUESTS = 1024
+const TOKENS = 16
+const MODEL = 'dual-bench-warmup'
+/** Longest wait for the background compiler to finish after the rehearsal. */
+const QUIET_LIMIT_MS = 500
+/** A 10 ms window in which the whole process used less CPU than this counts as quiet. */
+const QUIET_CPU_MS = 1
+
+export interface WarmupOptions {
+  api: ApiKind
+  stream: boolean
+  slo?: Slo
+  /** Requests per rehearsal round (default REQUESTS; tests use fewer). */
+  requests?: number
+}
+
+export interface WarmupResult {
+  /** Rehearsal requests that completed successfully (all of them unless something is broken). */
+  ok: number
+  requests: number
+  /** Wall time of the rehearsal and of the wait for a quiet process after it. */
+  rehearsalMs: number
+  quietMs: number
+}
+
+/**
+ * Rehearses the measured path before the first level's clock starts: the runner and the measured transport run
+ * two rounds against the built-in simulator in this process, on 127.0.0.1 (nothing reaches the endpoint), and
+ * every result is dropped. Then it waits until the process has gone quiet, i.e. V8's background compiler has
+ * finished the code the rehearsal made hot.
+ *
+ * Why: a fresh process runs the per-chunk and per-request code (HTTP parsing, SSE, JSON, records) interpreted,
+ * several times slower, and V8 then compiles it on background threads that share the client's core. Both land in
+ * the first wave of the first level: on one client core at 256 streams, first tokens were stamped 5–11 ms late at
+ * p99 in the first wave; after this rehearsal, 1.2–4.4 ms (bench/run-all.js (c)). The simulator speaks the same
+ * dialect (chat, completions, Responses) as the endpoint, so the code warmed is the code used.
+ */
+export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
+  const sim = await startSimulator({model: MODEL, itlMs: 0, baseTtftMs: 0, prefillMsPerToken: 0, serialPrefill: false, defaultOutputTokens: TOKENS})
+  const started = nowMs()
+  let ok = 0
+  const sink = createWriteStream(devNull)
+  try {
+    const endpoint = new URL(opts.api === 'chat' ? '/v1/chat/completions' : opts.api === 'completions' ? '/v1/completions' : '/v1/responses', sim.url)
+    // Planned like the real run (buildPlan), so the objects the hot code sees have the same shapes; half the samples
+    // carry an input length, as truncated datasets do, so both record shapes are warm.
+    const size = opts.requests ?? REQUESTS
+    const samples: Sample[] = Array.from({length: size}, (_, i) => ({
+      id: `warmup-${i}`,
+      messages: [{role: 'user', content: `client warm-up ${i}: a short prompt for the rehearsal`}],
+      ...(i % 2 === 0 ? {inputLength: {original: 60, truncated: 50, unit: 'chars' as const}} : {}),
+    }))
+    const plan = buildPlan(samples, [CONCURRENCY], {api: opts.api, model: MODEL, stream: opts.stream, includeUsage: true}, {rounds: 2, salts: ['[dual-bench warm-up]']})
+    await runPlan(plan, {
+      createTransport: (maxSockets) => createMeasuredTransport({endpoint, timeoutMs: 30_000, maxSockets, api: opts.api, stream: opts.stream}),
+      preconnect: (transport, n) => preconnect(transport, n),
+      onRecord: (record) => {
+        sink.write(JSON.stringify(record) + '\n') // what the real run does with each record: its requests.jsonl line
+        if (record.ok) ok++
+      },
+      onRound: () => {},
+      slo: opts.slo,
+      session: 1,
+    })
+  } finally {
+    await Promise.all([sim.close(), new Promise((resolve) => sink.end(resolve))])
+  }
+  const rehearsalMs = nowMs() - started
+  return {ok, requests: 2 * (opts.requests ?? REQUESTS), rehearsalMs, quietMs: await quiet()}
+}
+
+/** Waits (at most QUIET_LIMIT_MS) for a 10 ms window in which the process used almost no CPU; returns the wait. */
+async function quiet(): Promise<number> {
+  const started = nowMs()
+  let last = process.cpuUsage()
+  while (nowMs() - started < QUIET_LIMIT_MS) {
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    const used = process.cpuUsage(last)
+    last = process.cpuUsage()
+    if ((used.user + used.system) / 1000 < QUIET_CPU_MS) break
+  }
+  return nowMs() - started
+}

@@ -1,0 +1,63 @@
+/**
+ * --client-warmup: before the first level, the runner and the measured transport rehearse against an in-process
+ * simulator. The rehearsal must really run the measured path in every dialect, and must leave no trace at the
+ * endpoint or in the results.
+ */
+import {mkdtemp, readFile, rm} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import {buildRunConfig} from '../../src/config/run-config.js'
+import type {ApiKind} from '../../src/http/transport.js'
+import {warmUpClient} from '../../src/run/client-warmup.js'
+import {runBenchmark} from '../../src/run/run-benchmark.js'
+import {jsonResponse, openAiStream, startScriptedServer, type ScriptedServer} from '../helpers/scripted-server.js'
+import {runFlags} from '../helpers/run-flags.js'
+
+let server: ScriptedServer | undefined
+let dir: string
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'dual-bench-warmup-'))
+})
+afterEach(async () => {
+  await server?.close()
+  await rm(dir, {recursive: true, force: true})
+})
+
+test.each<[ApiKind, boolean]>([
+  ['chat', true],
+  ['completions', true],
+  ['responses', true],
+  ['chat', false],
+])('the rehearsal completes every request through the measured path (%s, stream %s)', async (api, stream) => {
+  const result = await warmUpClient({api, stream, requests: 24})
+  expect(result).toMatchObject({ok: 48, requests: 48})
+  expect(result.rehearsalMs).toBeGreaterThan(0)
+  expect(result.quietMs).toBeGreaterThanOrEqual(0)
+})
+
+test('with the warm-up, the endpoint sees exactly the measured requests and the results hold nothing else', async () => {
+  server = await startScriptedServer((req) => (req.method === 'GET' ? jsonResponse(200, {data: [{id: 'm'}]}) : {body: openAiStream({tokens: 3})}))
+  const run = async (clientWarmup: boolean) => {
+    const out = path.join(dir, clientWarmup ? 'warm' : 'cold')
+    const warnings: string[] = []
+    const before = server!.requests.length
+    const config = buildRunConfig(runFlags({endpoint: server!.endpoint().href, model: 'm', concurrency: ['2'], 'output-dir': out, 'num-samples': 4, 'client-warmup': clientWarmup}))
+    expect(config.clientWarmup).toBe(clientWarmup)
+    await runBenchmark(config, {log: () => {}, warn: (m) => warnings.push(m)})
+    const sent = server!.requests.slice(before)
+    const lines = (await readFile(path.join(out, 'requests.jsonl'), 'utf8')).trim().split('\n')
+    return {sent: sent.map((r) => `${r.method} ${r.url}`), ids: lines.map((l) => JSON.parse(l).sampleId as string), warnings}
+  }
+  const cold = await run(false)
+  const warm = await run(true)
+  expect(warm.sent).toEqual(cold.sent)
+  expect(warm.ids.sort()).toEqual(cold.ids.sort())
+  expect(warm.ids).toHaveLength(8)
+  expect(warm.ids.some((id) => id.includes('warmup'))).toBe(false)
+  expect(warm.warnings.filter((w) => /warm-up/i.test(w))).toEqual([])
+})
+
+test('the command turns the warm-up on by default; buildRunConfig leaves it off unless asked', () => {
+  expect(buildRunConfig(runFlags({})).clientWarmup).toBe(false)
+  expect(buildRunConfig(runFlags({'client-warmup': true})).clientWarmup).toBe(true)
+})
