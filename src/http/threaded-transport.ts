@@ -197,6 +197,12 @@ export function createThreadedTransport(opts: ThreadedTransportOptions): Threade
     worker.on('error', (error: Error) => {
       lane.crash = redact(error.message)
     })
+    // A reply that cannot be deserialized is lost, and with it the records it carried: their sends would never settle.
+    // So the thread is treated as crashed, which fails everything it still owes, saying why.
+    worker.on('messageerror', (error: Error) => {
+      lane.crash ??= redact(`a message from the thread could not be read (${error.message})`)
+      void worker.terminate()
+    })
     worker.on('exit', (code) => bury(lane, code))
     worker.unref() // idle until its first send (see `took`)
     lanes.push(lane)

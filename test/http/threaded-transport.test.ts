@@ -282,3 +282,15 @@ test('worker threads inherit node options except those naming the main entry', (
   expect(workerExecArgv(['--enable-source-maps', '--input-type=module', '-e', 'code', '--experimental-vm-modules'])).toEqual(['--enable-source-maps', '--experimental-vm-modules'])
   expect(workerExecArgv(['--input-type', 'module', '--eval=x', '--import', 'tsx'])).toEqual(['--import', 'tsx'])
 })
+
+test('a reply the main thread cannot read fails what the thread owes instead of leaving it pending', async () => {
+  server = await startScriptedServer({body: [{wait: 10_000}], keepOpen: true})
+  const t = threaded({endpoint: server.endpoint(), workers: 1})
+  const pending = t.send(planned(0), {queuedAtMs: nowMs()})
+  while (server.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+  const exit = exited(t.threads[0])
+  // What Node emits when a message from the thread fails to deserialize (the records in it are lost).
+  t.threads[0].emit('messageerror', new Error('could not deserialize'))
+  await exit
+  expect(await pending).toMatchObject({ok: false, error: {category: 'other', message: expect.stringMatching(/^transport worker 1 of 1 crashed: a message from the thread could not be read/)}})
+})
