@@ -12,7 +12,7 @@ import type {Slo} from '../slo/slo.js'
 /**
  * Rehearsal size. Per-request functions (the runner's loop, a request's set-up and finish, undici's request object)
  * are called once per request, so they reach V8's optimizing tier only after many: with 2 × 192 requests several
- * of them were still compiled during the measured waves; with 2 × 1024 (≈ 1.2 s on one busy core) none were.
+ * of them were still compiled during the measured waves; with 2 × 1024 (≈ 1.2 s on one busy core) few are.
  */
 const CONCURRENCY = 64
 const REQUESTS = 1024
@@ -47,10 +47,12 @@ export interface WarmupResult {
  * finished the code the rehearsal made hot.
  *
  * Why: a fresh process runs the per-chunk and per-request code (HTTP parsing, SSE, JSON, records) interpreted,
- * several times slower, and V8 then compiles it on background threads that share the client's core. Both land in
- * the first wave of the first level: on one client core at 256 streams, first tokens were stamped 5–11 ms late at
- * p99 in the first wave; after this rehearsal, 1.2–4.4 ms (bench/run-all.js (c)). The simulator speaks the same
- * dialect (chat, completions, Responses) as the endpoint, so the code warmed is the code used.
+ * several times slower, and V8 then compiles it on background threads that share the client's core; sampled with
+ * perf, that compiler was most of the CPU time inside late first-token stamps. Both land in the first waves of the
+ * first level. Measured side by side (bench/run-all.js (c), one client core, 256 streams): TTFT error p50 1.1 → 0.2 ms,
+ * p99 6.0 → 3.5 ms; the first wave alone, p99 ≈ 5–18 → ≈ 0.3–0.7 ms in most runs. The simulator speaks the endpoint's
+ * dialect (chat, completions, Responses), so the code warmed is the code used; a real server's chunks have other
+ * fields, which costs a recompile of a few functions, not of the whole path.
  */
 export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
   const sim = await startSimulator({model: MODEL, itlMs: 0, baseTtftMs: 0, prefillMsPerToken: 0, serialPrefill: false, defaultOutputTokens: TOKENS})
