@@ -88,6 +88,18 @@ export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
   return {ok, requests: 2 * (opts.requests ?? REQUESTS), rehearsalMs, quietMs: await quiet()}
 }
 
+/**
+ * The run's warm-up: {@link warmUpClient}, one line saying what it did, and a warning instead of a failed run when it
+ * could not (a machine where nothing may listen on 127.0.0.1 still gets its benchmark, with a cold first wave).
+ */
+export async function warmUpClientAndSay(opts: WarmupOptions, say: {log(line: string): void; warn(line: string): void}): Promise<void> {
+  const warm = await warmUpClient(opts).catch((error: Error) => error)
+  if (warm instanceof Error) return say.warn(`Client warm-up skipped (${warm.message}); the first wave may be timed by cold code.`)
+  const seconds = ((warm.rehearsalMs + warm.quietMs) / 1000).toFixed(1)
+  say.log(`Client warm-up: ${warm.requests} requests to an in-process simulator in ${seconds} s, nothing sent to the endpoint (--no-client-warmup skips it).`)
+  if (warm.ok < warm.requests) say.warn(`Client warm-up: only ${warm.ok} of ${warm.requests} rehearsal requests succeeded; the first wave may be timed by cold code.`)
+}
+
 /** Waits (at most QUIET_LIMIT_MS) for a 10 ms window in which the process used almost no CPU; returns the wait. */
 async function quiet(): Promise<number> {
   const started = nowMs()

@@ -25,7 +25,7 @@ import {anyTargetFailed, evaluateTargets, renderTargets, targetCoverageWarnings,
 import {parseSloFile, type SloFile} from '../slo/slo.js'
 import {type OverallSummary, overallSummary, overallSummaryJson} from '../summary/overall.js'
 import {newConnectionsWarning} from '../summary/new-connections.js'
-import {warmUpClient} from './client-warmup.js'
+import {warmUpClientAndSay} from './client-warmup.js'
 import {type CacheEffect, cacheEffect, type RoundSummary} from '../summary/round-summary.js'
 import {VERSION} from '../version.js'
 import {storableFlags, type ResumeState} from './resume.js'
@@ -186,9 +186,7 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
     try {
       const toMeasure = plan.reduce((n, level) => n + level.rounds * level.size, 0) - (io.resume?.completed.size ?? 0)
       if (config.clientWarmup && toMeasure > 0) {
-        const warm = await warmUpClient({api: config.api, stream: config.stream, slo})
-        io.log(`Client warm-up: ${warm.requests} requests to an in-process simulator in ${((warm.rehearsalMs + warm.quietMs) / 1000).toFixed(1)} s, nothing sent to the endpoint (--no-client-warmup skips it).`)
-        if (warm.ok < warm.requests) warn(`Client warm-up: only ${warm.ok} of ${warm.requests} in-process rehearsal requests succeeded; the first wave may be timed by cold code.`)
+        await warmUpClientAndSay({api: config.api, stream: config.stream, slo}, {log: (line) => io.log(line), warn})
       }
       levels = await runPlan(plan, {
         createTransport: (maxSockets) => {

@@ -8,7 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {buildRunConfig} from '../../src/config/run-config.js'
 import type {ApiKind} from '../../src/http/transport.js'
-import {warmUpClient} from '../../src/run/client-warmup.js'
+import {warmUpClient, warmUpClientAndSay} from '../../src/run/client-warmup.js'
 import {runBenchmark} from '../../src/run/run-benchmark.js'
 import {jsonResponse, openAiStream, startScriptedServer, type ScriptedServer} from '../helpers/scripted-server.js'
 import {runFlags} from '../helpers/run-flags.js'
@@ -60,4 +60,15 @@ test('with the warm-up, the endpoint sees exactly the measured requests and the 
 test('the command turns the warm-up on by default; buildRunConfig leaves it off unless asked', () => {
   expect(buildRunConfig(runFlags({})).clientWarmup).toBe(false)
   expect(buildRunConfig(runFlags({'client-warmup': true})).clientWarmup).toBe(true)
+})
+
+test('what the run says: one line when it worked, a warning (not a failed run) when it did not', async () => {
+  const said: string[] = []
+  const say = {log: (l: string) => said.push(`log ${l}`), warn: (l: string) => said.push(`warn ${l}`)}
+  await warmUpClientAndSay({api: 'chat', stream: true, requests: 8}, say)
+  expect(said).toEqual([expect.stringMatching(/^log Client warm-up: 16 requests to an in-process simulator in [\d.]+ s, nothing sent to the endpoint/)])
+  said.length = 0
+  // A rehearsal size no array can hold makes the rehearsal itself throw (RangeError).
+  await warmUpClientAndSay({api: 'chat', stream: true, requests: 2 ** 32}, say)
+  expect(said).toEqual([expect.stringMatching(/^warn Client warm-up skipped \(.+\); the first wave may be timed by cold code\.$/)])
 })
