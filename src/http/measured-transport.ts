@@ -49,7 +49,8 @@ export function createMeasuredTransport(opts: TransportOptions): MeasuredTranspo
     ...(auth ? {authorization: auth} : {}),
   })
   const warmupHeaders = flatHeaders({...opts.headers, accept: 'application/json', ...(auth ? {authorization: auth} : {})})
-  const ctx: ExchangeContext = {opts, pool, headers, path: opts.endpoint.pathname + opts.endpoint.search, redact: makeRedactor(opts.apiKey)}
+  const settings: ExchangeSettings = {api: opts.api, stream: opts.stream, timeoutMs: opts.timeoutMs, firstTokenTimeoutMs: opts.firstTokenTimeoutMs}
+  const ctx: ExchangeContext = {opts: settings, pool, headers, path: opts.endpoint.pathname + opts.endpoint.search, redact: makeRedactor(opts.apiKey)}
   return {
     endpoint: opts.endpoint,
     send: (request, sendOpts) => exchange(ctx, request, sendOpts.queuedAtMs, sendOpts.signal),
@@ -67,8 +68,19 @@ export async function preconnect(target: Transport, n: number, url?: URL): Promi
   if (typeof method === 'function') await method.call(target, n, url)
 }
 
+/**
+ * What an exchange reads from the options, in one fixed shape. Callers build TransportOptions as objects of different
+ * shapes (the run's, the client warm-up's, tests'); code optimized for one would deoptimize on the next.
+ */
+interface ExchangeSettings {
+  api: TransportOptions['api']
+  stream: boolean
+  timeoutMs: number
+  firstTokenTimeoutMs: number | undefined
+}
+
 interface ExchangeContext {
-  opts: TransportOptions
+  opts: ExchangeSettings
   pool: ConnectionPool
   /** Request headers as undici's flat [name, value, …] list, built once per transport. */
   headers: string[]

@@ -185,14 +185,17 @@ async function runRound(
   level: {sent: number; failed: number; aborted: boolean},
 ): Promise<RoundSummary> {
   const {concurrency, size} = plan
+  // Read once: the closures below then never touch `deps`, an object whose shape differs between callers (the run's,
+  // the client warm-up's); code optimized for one shape is thrown away when the other comes.
+  const {onRecord, observer, cancel, stop, session, maxErrorRate, retries = 0, retryBackoffMs = 200} = deps
   const queue = pendingIndices(size, done)
-  deps.observer?.roundStart?.({concurrency, round, total: size})
+  observer?.roundStart?.({concurrency, round, total: size})
   const probe = queue.length > 0 ? deps.probe : undefined
   const roundStart = probe ? await probe.fresh() : undefined
   // Only what the summary needs, by plan index; the records themselves are dropped once onRecord has them.
   const columns = new RoundColumns(size, deps.slo)
   for await (const r of done.records()) {
-    deps.observer?.request?.(r)
+    observer?.request?.(r)
     columns.add(r)
   }
   const loop = startEventLoopMonitor()
@@ -202,35 +205,35 @@ async function runRound(
   let next = 0
 
   const finish = (record: RequestRecord) => {
-    deps.onRecord(record)
-    deps.observer?.request?.(record)
+    onRecord(record)
+    observer?.request?.(record)
     columns.add(record)
   }
 
   const sendWithRetries = async (request: PlannedRequest): Promise<RequestRecord> => {
     const queuedAtMs = nowMs()
-    let record = await transport.send(request, {queuedAtMs, signal: deps.cancel})
-    for (let attempt = 1; attempt <= (deps.retries ?? 0) && isRetryable(record) && !deps.stop?.aborted; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, (deps.retryBackoffMs ?? 200) * 2 ** (attempt - 1)))
-      record = await transport.send(request, {queuedAtMs, signal: deps.cancel})
+    let record = await transport.send(request, {queuedAtMs, signal: cancel})
+    for (let attempt = 1; attempt <= retries && isRetryable(record) && !stop?.aborted; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, retryBackoffMs * 2 ** (attempt - 1)))
+      record = await transport.send(request, {queuedAtMs, signal: cancel})
       record.retries = attempt
     }
     return record
   }
 
-  const stopping = () => deps.stop?.aborted || level.aborted
+  const stopping = () => stop?.aborted || level.aborted
   const worker = async () => {
     while (next < queue.length && !stopping()) {
       const planned = request(round, queue[next++])
       const before = probe ? await probe.shared() : undefined
       const record = await sendWithRetries(planned)
-      if (deps.session !== undefined) record.session = deps.session
+      if (session !== undefined) record.session = session
       level.sent++
       if (!record.ok) level.failed++
-      const limit = deps.maxErrorRate
+      const limit = maxErrorRate
       if (limit && level.sent >= limit.minRequests && level.failed / level.sent > limit.rate && !level.aborted) {
         level.aborted = true
-        deps.observer?.warn?.(
+        observer?.warn?.(
           `Concurrency ${concurrency}: ${level.failed} of ${level.sent} requests failed (> ${(100 * limit.rate).toFixed(1)}%, --max-error-rate); aborting this level.`,
         )
       }
@@ -256,7 +259,7 @@ async function runRound(
   if (queue.length > 0) {
     summary.event_loop = loopStats
     const warning = eventLoopWarning(concurrency, round, loopStats)
-    if (warning) deps.observer?.warn?.(warning)
+    if (warning) observer?.warn?.(warning)
   }
   summary.planned_requests = size
   // A request cancelled by a second Ctrl-C was never measured (--resume sends it again): it does not complete a round.
@@ -268,6 +271,6 @@ async function runRound(
     summary.prometheus = {names: probe.names(), round: probe.roundValues(roundStart, roundEnd), per_request: perRequest, health: probe.health()}
   }
   await deps.onRound(summary, columns)
-  deps.observer?.roundEnd?.({concurrency, round, summary})
+  observer?.roundEnd?.({concurrency, round, summary})
   return summary
 }
