@@ -50,9 +50,10 @@ export interface WarmupResult {
  * several times slower, and V8 then compiles it on background threads that share the client's core; sampled with
  * perf, that compiler was most of the CPU time inside late first-token stamps. Both land in the first waves of the
  * first level. Measured side by side (bench/run-all.js (c), one client core, 256 streams): TTFT error p50 1.1–1.6 →
- * 0.2 ms, p99 6.0–9.2 → 3.5–3.9 ms; the first wave alone, p99 ≈ 5–18 → ≈ 0.3–0.7 ms in most runs. The simulator speaks the endpoint's
- * dialect (chat, completions, Responses), so the code warmed is the code used; a real server's chunks have other
- * fields, which costs a recompile of a few functions, not of the whole path.
+ * 0.2 ms, p99 6.0–9.2 → 3.5–3.9 ms; the first wave alone, p99 ≈ 5–18 → ≈ 0.3–0.7 ms in most runs. The simulator
+ * speaks the endpoint's dialect (chat, completions, Responses), so the code warmed is the code used; a real server's
+ * chunks have other fields, which costs a recompile of a few functions, not of the whole path. Ctrl-C during the
+ * rehearsal (≈ 1 s) takes effect when it ends.
  */
 export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
   const sim = await startSimulator({model: MODEL, itlMs: 0, baseTtftMs: 0, prefillMsPerToken: 0, serialPrefill: false, defaultOutputTokens: TOKENS})

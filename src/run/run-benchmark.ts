@@ -25,9 +25,9 @@ import {anyTargetFailed, evaluateTargets, renderTargets, targetCoverageWarnings,
 import {parseSloFile, type SloFile} from '../slo/slo.js'
 import {type OverallSummary, overallSummary, overallSummaryJson} from '../summary/overall.js'
 import {newConnectionsWarning} from '../summary/new-connections.js'
-import {warmUpClientAndSay} from './client-warmup.js'
 import {type CacheEffect, cacheEffect, type RoundSummary} from '../summary/round-summary.js'
 import {VERSION} from '../version.js'
+import {warmUpClientAndSay} from './client-warmup.js'
 import {storableFlags, type ResumeState} from './resume.js'
 
 /** Share of prompt tokens served from cache in round 1 above which round 1 is reported as not cold. */
