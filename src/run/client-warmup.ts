@@ -12,10 +12,16 @@ import type {Slo} from '../slo/slo.js'
 /**
  * Rehearsal size. Per-request functions (the runner's loop, a request's set-up and finish, undici's request object)
  * are called once per request, so they reach V8's optimizing tier only after many: with 2 × 192 requests several
- * of them were still compiled during the measured waves; with 2 × 1024 (≈ 1.2 s on one busy core) few are.
+ * of them were still compiled during the measured waves; with 2048 in all (≈ 1.2 s on one busy core) few are.
  */
-const CONCURRENCY = 64
-const REQUESTS = 1024
+/**
+ * Two levels, as a run with several levels has: each level has its own transport, so V8 sees its per-transport
+ * functions (the transport's `send`, its redactor) as more than one closure and does not tie the optimized code to
+ * the rehearsal's own, which the run's first records would then throw away ("wrong call target").
+ */
+const LEVELS = [64, 32]
+/** Requests per round of each level. */
+const REQUESTS = 512
 const TOKENS = 16
 const MODEL = 'dual-bench-warmup'
 /** Longest wait for the background compiler to finish after the rehearsal. */
@@ -27,7 +33,7 @@ export interface WarmupOptions {
   api: ApiKind
   stream: boolean
   slo?: Slo
-  /** Requests per rehearsal round (default REQUESTS; tests use fewer). */
+  /** Requests per rehearsal round of each level (default REQUESTS; tests use fewer). */
   requests?: number
 }
 
@@ -70,7 +76,8 @@ export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
       messages: [{role: 'user', content: `client warm-up ${i}: a short prompt for the rehearsal`}],
       ...(i % 2 === 0 ? {inputLength: {original: 60, truncated: 50, unit: 'chars' as const}} : {}),
     }))
-    const plan = buildPlan(samples, [CONCURRENCY], {api: opts.api, model: MODEL, stream: opts.stream, includeUsage: true}, {rounds: 2, salts: ['[dual-bench warm-up]']})
+    const body = {api: opts.api, model: MODEL, stream: opts.stream, includeUsage: true}
+    const plan = buildPlan(samples, LEVELS, body, {rounds: 2, salts: LEVELS.map((c) => `[dual-bench warm-up ${c}]`)})
     await runPlan(plan, {
       createTransport: (maxSockets) => createMeasuredTransport({endpoint, timeoutMs: 30_000, maxSockets, api: opts.api, stream: opts.stream}),
       preconnect: (transport, n) => preconnect(transport, n),
@@ -81,12 +88,15 @@ export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
       onRound: () => {},
       slo: opts.slo,
       session: 1,
+      // Never aborted, but present as in a real run: the code that listens to them is then warm too.
+      stop: new AbortController().signal,
+      cancel: new AbortController().signal,
     })
   } finally {
     await Promise.all([sim.close(), new Promise((resolve) => sink.end(resolve))])
   }
   const rehearsalMs = nowMs() - started
-  return {ok, requests: 2 * (opts.requests ?? REQUESTS), rehearsalMs, quietMs: await quiet()}
+  return {ok, requests: LEVELS.length * 2 * (opts.requests ?? REQUESTS), rehearsalMs, quietMs: await quiet()}
 }
 
 /**

@@ -30,7 +30,7 @@ test.each<[ApiKind, boolean]>([
   ['chat', false],
 ])('the rehearsal completes every request through the measured path (%s, stream %s)', async (api, stream) => {
   const result = await warmUpClient({api, stream, requests: 24})
-  expect(result).toMatchObject({ok: 48, requests: 48})
+  expect(result).toMatchObject({ok: 96, requests: 96}) // 2 levels × 2 rounds × 24
   expect(result.rehearsalMs).toBeGreaterThan(0)
   expect(result.quietMs).toBeGreaterThanOrEqual(0)
 })
@@ -66,7 +66,7 @@ test('what the run says: one line when it worked, a warning (not a failed run) w
   const said: string[] = []
   const say = {log: (l: string) => said.push(`log ${l}`), warn: (l: string) => said.push(`warn ${l}`)}
   await warmUpClientAndSay({api: 'chat', stream: true, requests: 8}, say)
-  expect(said).toEqual([expect.stringMatching(/^log Client warm-up: 16 requests to an in-process simulator in [\d.]+ s, nothing sent to the endpoint/)])
+  expect(said).toEqual([expect.stringMatching(/^log Client warm-up: 32 requests to an in-process simulator in [\d.]+ s, nothing sent to the endpoint/)])
   said.length = 0
   // A rehearsal size no array can hold makes the rehearsal itself throw (RangeError).
   await warmUpClientAndSay({api: 'chat', stream: true, requests: 2 ** 32}, say)
