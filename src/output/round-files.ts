@@ -3,7 +3,7 @@ import type {Slo} from '../slo/slo.js'
 import type {RoundSummary} from '../summary/round-summary.js'
 import {LineReader} from './line-reader.js'
 import {csvLines, REQUEST_CSV_COLUMNS, requestCsvValues, requestJsonElement, requestRow, ROUND_JSON_FRAMING, roundJsonHead} from './round-json.js'
-import {AtomicFileWriter, type LineLocation} from './write.js'
+import {AtomicFileWriter, type JsonlAppender, type LineLocation} from './write.js'
 
 /**
  * The per-request round outputs (concurrency_C_round_R.json's `requests`, requests_cC_rR.csv) of a large round,
@@ -17,6 +17,14 @@ import {AtomicFileWriter, type LineLocation} from './write.js'
  * the run's hot path does no extra work. Records measured by an earlier invocation (--resume) are earlier lines of
  * the same file, located by the resume state.
  */
+
+/**
+ * What the run does with each finished record: append it to requests.jsonl and note where it went. The client
+ * warm-up uses this same function (on the null device), so the runner's hot call into it is already optimized for it.
+ */
+export function recordWriter(appender: JsonlAppender, lines: RoundLineIndex): (record: RequestRecord) => void {
+  return (record) => lines.note(record, appender.write(record))
+}
 
 /** Where each record of the rounds in progress sits in requests.jsonl, by (level, round) and plan index. */
 export class RoundLineIndex {

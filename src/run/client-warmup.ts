@@ -1,8 +1,9 @@
-import {createWriteStream} from 'node:fs'
 import {devNull} from 'node:os'
 import {createMeasuredTransport, preconnect} from '../http/measured-transport.js'
 import type {ApiKind} from '../http/transport.js'
 import type {Sample} from '../dataset/sample.js'
+import {recordWriter, RoundLineIndex} from '../output/round-files.js'
+import {JsonlAppender} from '../output/write.js'
 import {nowMs} from '../record/clock.js'
 import {runPlan} from '../runner/runner.js'
 import {buildPlan} from '../runner/plan.js'
@@ -15,9 +16,10 @@ import type {Slo} from '../slo/slo.js'
  * of them were still compiled during the measured waves; with 2048 in all (≈ 1.2 s on one busy core) few are.
  */
 /**
- * Two levels, as a run with several levels has: each level has its own transport, so V8 sees its per-transport
- * functions (the transport's `send`, its redactor) as more than one closure and does not tie the optimized code to
- * the rehearsal's own, which the run's first records would then throw away ("wrong call target").
+ * Two levels, each run on its own as a run's levels are: each has its own transport and its own record writer, so V8
+ * sees those per-level functions (the transport's `send`, its redactor, the writer) as more than one closure and does
+ * not tie the optimized code to the rehearsal's own, which the run's first requests would then throw away ("wrong
+ * call target").
  */
 const LEVELS = [64, 32]
 /** Requests per round of each level. */
@@ -65,7 +67,8 @@ export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
   const sim = await startSimulator({model: MODEL, itlMs: 0, baseTtftMs: 0, prefillMsPerToken: 0, serialPrefill: false, defaultOutputTokens: TOKENS})
   const started = nowMs()
   let ok = 0
-  const sink = createWriteStream(devNull)
+  // The run's own record path (serialize, append, note the line), on the null device.
+  const sink = new JsonlAppender(devNull)
   try {
     const endpoint = new URL(opts.api === 'chat' ? '/v1/chat/completions' : opts.api === 'completions' ? '/v1/completions' : '/v1/responses', sim.url)
     // Planned like the real run (buildPlan), so the objects the hot code sees have the same shapes; half the samples
@@ -78,22 +81,23 @@ export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
     }))
     const body = {api: opts.api, model: MODEL, stream: opts.stream, includeUsage: true}
     const plan = buildPlan(samples, LEVELS, body, {rounds: 2, salts: LEVELS.map((c) => `[dual-bench warm-up ${c}]`)})
-    await runPlan(plan, {
-      createTransport: (maxSockets) => createMeasuredTransport({endpoint, timeoutMs: 30_000, maxSockets, api: opts.api, stream: opts.stream}),
-      preconnect: (transport, n) => preconnect(transport, n),
-      onRecord: (record) => {
-        sink.write(JSON.stringify(record) + '\n') // what the real run does with each record: its requests.jsonl line
-        if (record.ok) ok++
-      },
-      onRound: () => {},
-      slo: opts.slo,
-      session: 1,
-      // Never aborted, but present as in a real run: the code that listens to them is then warm too.
-      stop: new AbortController().signal,
-      cancel: new AbortController().signal,
-    })
+    for (const level of plan) {
+      await runPlan([level], {
+        createTransport: (maxSockets) => createMeasuredTransport({endpoint, timeoutMs: 30_000, maxSockets, api: opts.api, stream: opts.stream}),
+        preconnect: (transport, n) => preconnect(transport, n),
+        onRecord: recordWriter(sink, new RoundLineIndex(size)),
+        onRound: (summary) => {
+          ok += summary.successful_requests
+        },
+        slo: opts.slo,
+        session: 1,
+        // Never aborted, but present as in a real run: the code that listens to them is then warm too.
+        stop: new AbortController().signal,
+        cancel: new AbortController().signal,
+      })
+    }
   } finally {
-    await Promise.all([sim.close(), new Promise((resolve) => sink.end(resolve))])
+    await Promise.all([sim.close(), sink.close()])
   }
   const rehearsalMs = nowMs() - started
   return {ok, requests: LEVELS.length * 2 * (opts.requests ?? REQUESTS), rehearsalMs, quietMs: await quiet()}

@@ -12,7 +12,7 @@ import {createThreadedTransport} from '../http/threaded-transport.js'
 import type {PlannedRequest, TransportOptions} from '../http/transport.js'
 import {createPrometheusProbe, type PrometheusProbe} from '../metrics/probe.js'
 import {summaryCsv} from '../output/csv.js'
-import {recordsInPlanOrder, RoundLineIndex, writeRoundFiles} from '../output/round-files.js'
+import {recordsInPlanOrder, recordWriter, RoundLineIndex, writeRoundFiles} from '../output/round-files.js'
 import {prometheusBlocks, summaryBlocks} from '../output/summary-rows.js'
 import {checkOutputDir, JsonlAppender, openOutputDir, writeFileAtomic, writeJson} from '../output/write.js'
 import {nowMs} from '../record/clock.js'
@@ -197,7 +197,7 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
         },
         preconnect: (transport, n) => preconnect(transport, n),
         resetCache: config.cacheReset ? () => resetPrefixCache(config.cacheReset!, endpoint!, control) : undefined,
-        onRecord: (r) => lines.note(r, appender.write(r)),
+        onRecord: recordWriter(appender, lines),
         onRound: async (summary, columns) => {
           const {concurrency: level, round} = summary
           const json = `concurrency_${level}_round_${round}.json`
