@@ -73,8 +73,8 @@ function xLevels(results: RunResults, lang: Lang) {
   }
 }
 
-/** A line per (round, series) over the levels: colour = round, dash + point shape = series. */
-function linesSpec(results: RunResults, lang: Lang, title: string, yTitle: string, data: Point[], series: string[]): TopLevelSpec {
+/** What every chart spec starts with: schema, title, size, theme and its data. */
+function specBase(title: string, data: Point[]) {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title,
@@ -83,6 +83,13 @@ function linesSpec(results: RunResults, lang: Lang, title: string, yTitle: strin
     autosize: AUTOSIZE,
     config: CONFIG,
     data: {values: data},
+  }
+}
+
+/** A line per (round, series) over the levels: colour = round, dash + point shape = series. */
+function linesSpec(results: RunResults, lang: Lang, title: string, yTitle: string, data: Point[], series: string[]): TopLevelSpec {
+  return {
+    ...specBase(title, data),
     mark: {type: 'line', point: {filled: true, size: 60}, strokeWidth: 2},
     encoding: {
       x: xLevels(results, lang),
@@ -147,13 +154,7 @@ export function reportCharts(results: RunResults, lang: Lang): ChartSpec[] {
       id: `prometheus-${i}`,
       title,
       spec: {
-        $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-        title,
-        width: WIDTH,
-        height: HEIGHT,
-        autosize: AUTOSIZE,
-        config: CONFIG,
-        data: {values: data},
+        ...specBase(title, data),
         mark: {type: 'bar', cornerRadiusEnd: 2},
         encoding: {
           x: xLevels(results, lang),
