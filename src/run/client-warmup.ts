@@ -1,3 +1,4 @@
+import {setMaxListeners} from 'node:events'
 import {devNull} from 'node:os'
 import {createMeasuredTransport, preconnect} from '../http/measured-transport.js'
 import type {ApiKind} from '../http/transport.js'
@@ -81,6 +82,11 @@ export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
     }))
     const body = {api: opts.api, model: MODEL, stream: opts.stream, includeUsage: true}
     const plan = buildPlan(samples, LEVELS, body, {rounds: 2, salts: LEVELS.map((c) => `[dual-bench warm-up ${c}]`)})
+    // Never aborted, but present as in a real run: the code that listens to them is then warm too. Every request in
+    // flight listens to `cancel`, as in the run command (which lifts the same limit).
+    const stop = new AbortController().signal
+    const cancel = new AbortController().signal
+    setMaxListeners(0, stop, cancel)
     for (const level of plan) {
       await runPlan([level], {
         createTransport: (maxSockets) => createMeasuredTransport({endpoint, timeoutMs: 30_000, maxSockets, api: opts.api, stream: opts.stream}),
@@ -91,9 +97,8 @@ export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
         },
         slo: opts.slo,
         session: 1,
-        // Never aborted, but present as in a real run: the code that listens to them is then warm too.
-        stop: new AbortController().signal,
-        cancel: new AbortController().signal,
+        stop,
+        cancel,
       })
     }
   } finally {

@@ -3,6 +3,8 @@
  * simulator. The rehearsal must really run the measured path in every dialect, and must leave no trace at the
  * endpoint or in the results.
  */
+import {spawn} from 'node:child_process'
+import {once} from 'node:events'
 import {mkdtemp, readFile, rm} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -71,4 +73,16 @@ test('what the run says: one line when it worked, a warning (not a failed run) w
   // A rehearsal size no array can hold makes the rehearsal itself throw (RangeError).
   await warmUpClientAndSay({api: 'chat', stream: true, requests: 2 ** 32}, say)
   expect(said).toEqual([expect.stringMatching(/^warn Client warm-up skipped \(.+\); the first wave may be timed by cold code\.$/)])
+})
+
+test('the rehearsal prints no process warning (dozens of requests in flight listen to its cancel signal)', async () => {
+  // In a child process on the built dist/: jest's sandboxed `process` does not see Node's own warnings.
+  const script = `import {warmUpClient} from './dist/run/client-warmup.js'
+    const r = await warmUpClient({api: 'chat', stream: true, requests: 40})
+    if (r.ok !== r.requests) process.exit(3)`
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {cwd: process.cwd(), stdio: ['ignore', 'ignore', 'pipe']})
+  let stderr = ''
+  child.stderr.on('data', (d) => (stderr += d))
+  const [code] = await once(child, 'exit')
+  expect({code, stderr}).toEqual({code: 0, stderr: ''})
 })
