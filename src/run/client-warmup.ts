@@ -50,16 +50,16 @@ export interface WarmupResult {
 }
 
 /**
- * Rehearses the measured path before the first level's clock starts: the runner and the measured transport run
- * two rounds against the built-in simulator in this process, on 127.0.0.1 (nothing reaches the endpoint), and
- * every result is dropped. Then it waits until the process has gone quiet, i.e. V8's background compiler has
+ * Rehearses the measured path before the first level's clock starts: the runner and the measured transport run two
+ * levels of two rounds against the built-in simulator in this process, on 127.0.0.1 (nothing reaches the endpoint),
+ * and every result is dropped. Then it waits until the process has gone quiet, i.e. V8's background compiler has
  * finished the code the rehearsal made hot.
  *
  * Why: a fresh process runs the per-chunk and per-request code (HTTP parsing, SSE, JSON, records) interpreted,
  * several times slower, and V8 then compiles it on background threads that share the client's core; sampled with
  * perf, that compiler was most of the CPU time inside late first-token stamps. Both land in the first waves of the
- * first level. Measured side by side (bench/run-all.js (c), one client core, 256 streams): TTFT error p50 1.1–1.6 →
- * 0.2 ms, p99 6.0–9.2 → 3.5–3.9 ms; the first wave alone, p99 ≈ 5–18 → ≈ 0.3–0.7 ms in most runs. The simulator
+ * first level. Measured side by side (bench/run-all.js (c), one client core, 256 streams, four runs): TTFT error p50
+ * 0.55–1.6 → 0.17–0.24 ms, p99 4.5–9.2 → 2.6–3.9 ms; the first wave alone, p99 ≈ 5–18 → ≈ 0.3–0.7 ms in most runs. The simulator
  * speaks the endpoint's dialect (chat, completions, Responses), so the code warmed is the code used; a real server's
  * chunks have other fields, which costs a recompile of a few functions, not of the whole path. Ctrl-C during the
  * rehearsal (≈ 1 s) takes effect when it ends.
@@ -68,9 +68,10 @@ export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
   const sim = await startSimulator({model: MODEL, itlMs: 0, baseTtftMs: 0, prefillMsPerToken: 0, serialPrefill: false, defaultOutputTokens: TOKENS})
   const started = nowMs()
   let ok = 0
-  // The run's own record path (serialize, append, note the line), on the null device.
-  const sink = new JsonlAppender(devNull)
+  let sink: JsonlAppender | undefined
   try {
+    // The run's own record path (serialize, append, note the line), on the null device.
+    sink = new JsonlAppender(devNull)
     const endpoint = new URL(opts.api === 'chat' ? '/v1/chat/completions' : opts.api === 'completions' ? '/v1/completions' : '/v1/responses', sim.url)
     // Planned like the real run (buildPlan), so the objects the hot code sees have the same shapes; half the samples
     // carry an input length, as truncated datasets do, so both record shapes are warm.
@@ -102,7 +103,7 @@ export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
       })
     }
   } finally {
-    await Promise.all([sim.close(), sink.close()])
+    await Promise.all([sim.close(), sink?.close()])
   }
   const rehearsalMs = nowMs() - started
   return {ok, requests: LEVELS.length * 2 * (opts.requests ?? REQUESTS), rehearsalMs, quietMs: await quiet()}
