@@ -23,6 +23,11 @@ export interface ThreadedTransportOptions extends TransportOptions {
    * one message per request each way. A knob for bench/threaded-transport.mjs, which measures both.
    */
   batchMessages?: boolean
+  /**
+   * Called once when a thread dies while the transport is open, with one line saying so. Its sockets die with it, so
+   * the level goes on with fewer connections than its concurrency: the run must say so, not only the failed records.
+   */
+  onThreadLost?: (message: string) => void
 }
 
 /** The threaded transport: the measured transport's surface, so callers need not know which one they hold. */
@@ -132,7 +137,7 @@ export function createThreadedTransport(opts: ThreadedTransportOptions): Threade
   if (!Number.isInteger(opts.workers) || opts.workers < 1) throw inputError(`--workers must be an integer >= 1, got ${opts.workers}`)
   const count = Math.max(1, Math.min(opts.workers, opts.maxSockets))
   const entry = workerEntryUrl()
-  const {endpoint, workers: _workers, batchMessages = true, ...rest} = opts
+  const {endpoint, workers: _workers, batchMessages = true, onThreadLost, ...rest} = opts
   const setup: WorkerSetup = {options: {...rest, maxSockets: Math.ceil(opts.maxSockets / count)}, endpointHref: endpoint.href, batchMessages}
   // A crash message comes from code that held the key and the extra headers: mask both, in case one leaked into it.
   const secrets = [opts.apiKey, ...Object.values(opts.headers ?? {})].filter((v): v is string => typeof v === 'string' && v.length >= 4)
@@ -166,12 +171,18 @@ export function createThreadedTransport(opts: ThreadedTransportOptions): Threade
   /** The thread is gone: everything it owed resolves now, so no caller waits on a dead thread. */
   function bury(lane: Lane, code: number): void {
     if (!lane.alive && owed(lane) === 0) return
+    const died = lane.alive
     lane.alive = false
     const why = lane.crash
       ? `transport worker ${lane.index + 1} of ${count} crashed: ${lane.crash}`
       : closing
         ? 'the transport was closed before the request completed'
         : `transport worker ${lane.index + 1} of ${count} exited unexpectedly (code ${code})`
+    if (died && !closing && onThreadLost) {
+      const live = lanes.filter((l) => l.alive).length
+      const left = live === 0 ? 'no thread is left: the rest of the level fails' : `the rest of the level runs on ${live} thread(s) with at most ${live * setup.options.maxSockets} connections instead of ${opts.maxSockets}`
+      onThreadLost(`${why}; ${left}.`)
+    }
     const endedAtMs = nowMs()
     for (const [id, pending] of lane.sends) settle(lane, id, failedRecord(pending.request, pending.queuedAtMs, pending.postedAtMs, endedAtMs, why))
     for (const [id, control] of lane.controls) {

@@ -193,7 +193,7 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
           const workers = config.workers ?? defaultWorkers(availableParallelism(), maxSockets)
           if (workers <= 1) return createMeasuredTransport(transportOptions(maxSockets))
           io.log(`Concurrency ${maxSockets}: the measured path runs on ${workers} worker threads.`)
-          return createThreadedTransport({...transportOptions(maxSockets), workers})
+          return createThreadedTransport({...transportOptions(maxSockets), workers, onThreadLost: warn})
         },
         preconnect: (transport, n) => preconnect(transport, n),
         resetCache: config.cacheReset ? () => resetPrefixCache(config.cacheReset!, endpoint!, control) : undefined,

@@ -246,7 +246,8 @@ test('a crashed thread fails its in-flight records clearly; later sends go to th
   let stall = true
   server = await startScriptedServer(() => (stall ? {body: [{wait: 10_000}], keepOpen: true} : {body: openAiStream({tokens: 2})}))
   // 4 sockets per thread: the live one has room for later sends beside its two stalled ones.
-  const t = threaded({endpoint: server.endpoint(), maxSockets: 8})
+  const lost: string[] = []
+  const t = threaded({endpoint: server.endpoint(), maxSockets: 8, onThreadLost: (m) => lost.push(m)})
   const pending = [0, 1, 2, 3].map((i) => t.send(planned(i), {queuedAtMs: nowMs()}))
   while (server.requests.length < 4) await new Promise((resolve) => setTimeout(resolve, 10))
   const exit = exited(t.threads[0])
@@ -270,6 +271,11 @@ test('a crashed thread fails its in-flight records clearly; later sends go to th
   const none = await t.send(planned(6), {queuedAtMs: nowMs()})
   expect(none).toMatchObject({ok: false, error: {category: 'other', message: expect.stringMatching(/every transport worker has stopped/)}})
   for (const r of await Promise.all([pending[1], pending[3]])) expect(r).toMatchObject({ok: false, error: {category: 'other', message: expect.stringMatching(/transport worker 2 of 2 exited unexpectedly/)}})
+  // The run is told once per thread, with what is left of the level's connections.
+  expect(lost).toEqual([
+    expect.stringMatching(/^transport worker 1 of 2 crashed: .*; the rest of the level runs on 1 thread\(s\) with at most 4 connections instead of 8\.$/),
+    'transport worker 2 of 2 exited unexpectedly (code 1); no thread is left: the rest of the level fails.',
+  ])
 })
 
 test('--workers must be a positive integer', () => {
