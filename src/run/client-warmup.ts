@@ -38,6 +38,8 @@ export interface WarmupOptions {
   slo?: Slo
   /** Requests per rehearsal round of each level (default REQUESTS; tests use fewer). */
   requests?: number
+  /** The run's Ctrl-C signal: the rehearsal stops starting requests when it fires. */
+  stop?: AbortSignal
 }
 
 export interface WarmupResult {
@@ -47,6 +49,8 @@ export interface WarmupResult {
   /** Wall time of the rehearsal and of the wait for a quiet process after it. */
   rehearsalMs: number
   quietMs: number
+  /** Cut short by `stop`. */
+  stopped: boolean
 }
 
 /**
@@ -61,8 +65,7 @@ export interface WarmupResult {
  * first level. Measured side by side (bench/run-all.js (c), one client core, 256 streams, four runs): TTFT error p50
  * 0.55–1.6 → 0.17–0.24 ms, p99 4.5–9.2 → 2.6–3.9 ms; the first wave alone, p99 ≈ 5–18 → ≈ 0.3–0.7 ms in most runs. The simulator
  * speaks the endpoint's dialect (chat, completions, Responses), so the code warmed is the code used; a real server's
- * chunks have other fields, which costs a recompile of a few functions, not of the whole path. Ctrl-C during the
- * rehearsal (≈ 1 s) takes effect when it ends.
+ * chunks have other fields, which costs a recompile of a few functions, not of the whole path.
  */
 export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
   const sim = await startSimulator({model: MODEL, itlMs: 0, baseTtftMs: 0, prefillMsPerToken: 0, serialPrefill: false, defaultOutputTokens: TOKENS})
@@ -83,12 +86,14 @@ export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
     }))
     const body = {api: opts.api, model: MODEL, stream: opts.stream, includeUsage: true}
     const plan = buildPlan(samples, LEVELS, body, {rounds: 2, salts: LEVELS.map((c) => `[dual-bench warm-up ${c}]`)})
-    // Never aborted, but present as in a real run: the code that listens to them is then warm too. Every request in
-    // flight listens to `cancel`, as in the run command (which lifts the same limit).
-    const stop = new AbortController().signal
+    // Present as in a real run, so the code that listens to them is warm too; `cancel` is never aborted (a rehearsal
+    // request ends within milliseconds). Every request in flight listens to it, as in the run command, which lifts
+    // the same limit.
+    const stop = opts.stop ?? new AbortController().signal
     const cancel = new AbortController().signal
-    setMaxListeners(0, stop, cancel)
+    setMaxListeners(0, cancel)
     for (const level of plan) {
+      if (stop.aborted) break
       await runPlan([level], {
         createTransport: (maxSockets) => createMeasuredTransport({endpoint, timeoutMs: 30_000, maxSockets, api: opts.api, stream: opts.stream}),
         preconnect: (transport, n) => preconnect(transport, n),
@@ -106,7 +111,8 @@ export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
     await Promise.all([sim.close(), sink?.close()])
   }
   const rehearsalMs = nowMs() - started
-  return {ok, requests: LEVELS.length * 2 * (opts.requests ?? REQUESTS), rehearsalMs, quietMs: await quiet()}
+  const stopped = opts.stop?.aborted === true
+  return {ok, requests: LEVELS.length * 2 * (opts.requests ?? REQUESTS), rehearsalMs, quietMs: stopped ? 0 : await quiet(), stopped}
 }
 
 /**
@@ -116,6 +122,7 @@ export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
 export async function warmUpClientAndSay(opts: WarmupOptions, say: {log(line: string): void; warn(line: string): void}): Promise<void> {
   const warm = await warmUpClient(opts).catch((error: Error) => error)
   if (warm instanceof Error) return say.warn(`Client warm-up skipped (${warm.message}); the first wave may be timed by cold code.`)
+  if (warm.stopped) return
   const seconds = ((warm.rehearsalMs + warm.quietMs) / 1000).toFixed(1)
   say.log(`Client warm-up: ${warm.requests} requests to an in-process simulator in ${seconds} s, nothing sent to the endpoint (--no-client-warmup skips it).`)
   if (warm.ok < warm.requests) say.warn(`Client warm-up: only ${warm.ok} of ${warm.requests} rehearsal requests succeeded; the first wave may be timed by cold code.`)

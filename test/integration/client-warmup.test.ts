@@ -86,3 +86,17 @@ test('the rehearsal prints no process warning (dozens of requests in flight list
   const [code] = await once(child, 'exit')
   expect({code, stderr}).toEqual({code: 0, stderr: ''})
 })
+
+test('Ctrl-C during the rehearsal stops it early, and nothing is said about it', async () => {
+  const said: string[] = []
+  const say = {log: (l: string) => said.push(l), warn: (l: string) => said.push(l)}
+  await warmUpClientAndSay({api: 'chat', stream: true, requests: 8, stop: AbortSignal.abort()}, say)
+  expect(said).toEqual([])
+
+  const ctrlC = new AbortController()
+  setTimeout(() => ctrlC.abort(), 30)
+  const result = await warmUpClient({api: 'chat', stream: true, requests: 1000, stop: ctrlC.signal})
+  expect(result.stopped).toBe(true)
+  expect(result.ok).toBeLessThan(result.requests)
+  expect(result.quietMs).toBe(0)
+})
