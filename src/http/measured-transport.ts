@@ -11,7 +11,7 @@
  */
 import type {RequestError, RequestRecord} from '../record/record.js'
 import {nowMs} from '../record/clock.js'
-import {createSseParser} from './sse.js'
+import {createSseParser, type SseParser} from './sse.js'
 import {applyResponseBody, applyStreamEvent, createStreamState, type StreamState} from './openai-stream.js'
 import {applyResponsesBody, applyResponsesStreamEvent} from './responses-stream.js'
 import {modelsUrlOf} from './endpoint.js'
@@ -209,7 +209,9 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
       let size = 0
       let stamp = 0
       let atEof = false
-      const sse = createSseParser((data) => {
+      // Made when the response turns out to be a stream: a non-streaming answer never pays for a parser.
+      let sse: SseParser | undefined
+      const onSseData = (data: string) => {
         if (settled) return
         const effect = opts.api === 'responses' ? applyResponsesStreamEvent(state, data) : applyStreamEvent(state, data)
         if (effect === 'content') {
@@ -230,7 +232,7 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
           finish(error, stamp)
           if (error.category === 'malformed_sse') releaseSlot(true)
         }
-      })
+      }
 
       /** The body ended (`cause` undefined) or the connection dropped under it. */
       const bodyOver = (cause?: Error) => {
@@ -246,7 +248,7 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
         }
         stamp = endedAtMs
         atEof = true
-        sse.end()
+        sse!.end()
         if (settled) return
         if (state.finishReason !== undefined) finish(undefined, stamp)
         else if (cause) finish({category: 'stream_cut', message: `connection closed before the stream ended (${describeError(cause)})`}, stamp)
@@ -271,6 +273,7 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
             else {
               mode = 'stream'
               streamed = true
+              sse = createSseParser(onSseData)
             }
             return true
           },
@@ -279,7 +282,7 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
             if (mode === 'stream') {
               // The arrival of the socket read that delivered these bytes, shared by every event parsed from it.
               stamp = s.readAtMs || nowMs()
-              sse.feed(chunk)
+              sse!.feed(chunk)
             } else if (mode === 'whole' || size < ERROR_BODY_BYTES) {
               parts.push(chunk)
               size += chunk.length
