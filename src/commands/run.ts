@@ -150,7 +150,7 @@ Outputs in --output-dir: metrics_summary.csv, concurrency_<C>_round_<R>.json, re
   private handleSignals(drainS: number): {stop: AbortSignal; cancel: AbortSignal} {
     const stop = new AbortController()
     const cancel = new AbortController()
-    // Every in-flight request listens on these; thousands of listeners are expected, not a leak.
+    // Listened to by each level's transport and by the run's waits, a few at a time; many levels are not a leak.
     setMaxListeners(0, stop.signal, cancel.signal)
     const onSignal = (signal: NodeJS.Signals) => {
       if (!stop.signal.aborted) {

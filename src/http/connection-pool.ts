@@ -34,6 +34,9 @@ export class Slot {
   connects = 0
   /** How long this slot's latest connect took (TCP, plus the TLS handshake for https). */
   connectMs: number | undefined
+  /** Cancels the exchange holding the slot; called by {@link ConnectionPool.cancel} when `cancelSignal` aborts. */
+  onCancel: (() => void) | undefined = undefined
+  cancelSignal: AbortSignal | undefined = undefined
 }
 
 export interface PoolOptions {
@@ -87,6 +90,11 @@ export class ConnectionPool {
     const old = slot.client
     slot.client = this.newClient(slot)
     old.destroy().catch(noop)
+  }
+
+  /** Cancels the exchanges on slots that were given `signal` (see Slot.onCancel). */
+  cancel(signal: AbortSignal): void {
+    for (const slot of this.slots) if (slot.cancelSignal === signal) slot.onCancel?.()
   }
 
   async close(): Promise<void> {

@@ -50,12 +50,23 @@ export function createMeasuredTransport(opts: TransportOptions): MeasuredTranspo
   })
   const warmupHeaders = flatHeaders({...opts.headers, accept: 'application/json', ...(auth ? {authorization: auth} : {})})
   const settings: ExchangeSettings = {api: opts.api, stream: opts.stream, timeoutMs: opts.timeoutMs, firstTokenTimeoutMs: opts.firstTokenTimeoutMs}
-  const ctx: ExchangeContext = {opts: settings, pool, headers, path: opts.endpoint.pathname + opts.endpoint.search, redact: makeRedactor(opts.apiKey)}
+  const watched = new Map<AbortSignal, () => void>()
+  const watchCancel = (signal: AbortSignal) => {
+    if (watched.has(signal)) return
+    const cancelSlots = () => pool.cancel(signal)
+    watched.set(signal, cancelSlots)
+    signal.addEventListener('abort', cancelSlots, {once: true})
+  }
+  const ctx: ExchangeContext = {opts: settings, pool, headers, path: opts.endpoint.pathname + opts.endpoint.search, redact: makeRedactor(opts.apiKey), watchCancel}
   return {
     endpoint: opts.endpoint,
     send: (request, sendOpts) => exchange(ctx, request, sendOpts.queuedAtMs, sendOpts.signal),
     preconnect: (n, url) => warmConnections(pool, n, url ?? modelsUrlOf(opts.endpoint), opts.endpoint.origin, warmupHeaders, opts.timeoutMs),
-    close: () => pool.close(),
+    close: () => {
+      for (const [signal, cancelSlots] of watched) signal.removeEventListener('abort', cancelSlots)
+      watched.clear()
+      return pool.close()
+    },
   }
 }
 
@@ -86,6 +97,14 @@ interface ExchangeContext {
   headers: string[]
   path: string
   redact: (message: string) => string
+  /**
+   * Makes `signal`'s abort cancel the exchanges that hold a slot: one listener per signal and transport. An exchange
+   * still waiting for its pacing turn or for a slot sees the abort when it gets there. Why not a listener per request:
+   * EventTarget's add/removeEventListener walk the listeners already registered, and a per-request closure held by the
+   * long-lived signal doubled garbage-collection time (measured at 256 in flight: 6 → 12 % of the core, ≈ 10 % of the
+   * transport's req/s).
+   */
+  watchCancel: (signal: AbortSignal) => void
 }
 
 /** `Bearer <key>`, or Basic from credentials in the endpoint URL, or nothing. */
@@ -147,6 +166,7 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
       if (!slot) return
       clearTimers()
       attempt++
+      slot.onCancel = slot.cancelSignal = undefined
       if (cut) pool.reset(slot)
       pool.release(slot)
       slot = undefined
@@ -165,7 +185,6 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
       // Cancelled while still waiting for its pacing slice or a slot: never sent, so the send stamp is the cancel.
       if (record.sentAtMs === 0) record.sentAtMs = endedAtMs
       if (slot) noteConnection(slot)
-      signal?.removeEventListener('abort', onAbort)
       record.endedAtMs = endedAtMs
       fillFromState(record, state, streamed ? chunkOffsets : undefined)
       // A server (or proxy) may echo the Authorization header as text; the preview goes to requests.jsonl.
@@ -182,15 +201,23 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
     }
 
     function start(): void {
-      if (settled) return // cancelled while waiting for its turn in the pacing queue
+      if (settled) return
+      if (signal?.aborted) return onAbort() // cancelled while waiting for its turn in the pacing queue
       const acquired = pool.acquire()
       if (acquired instanceof Promise) void acquired.then(dispatch)
       else dispatch(acquired)
     }
 
     function dispatch(s: Slot): void {
-      if (settled) return pool.release(s) // cancelled while waiting for a slot
+      if (settled) return pool.release(s)
+      if (signal?.aborted) {
+        pool.release(s)
+        return onAbort() // cancelled while waiting for a slot
+      }
       slot = s
+      // Cancelled through the slot, see ExchangeContext.watchCancel.
+      s.onCancel = onAbort
+      s.cancelSignal = signal
       const my = ++attempt
       state = createStreamState()
       chunkOffsets = []
@@ -343,7 +370,7 @@ function exchange(ctx: ExchangeContext, planned: PlannedRequest, queuedAtMs: num
       finish({category: 'cancelled', message: 'request cancelled before it was sent'}, record.sentAtMs)
       return
     }
-    signal?.addEventListener('abort', onAbort, {once: true})
+    if (signal) ctx.watchCancel(signal)
     paced(start)
   })
 }

@@ -7,7 +7,6 @@
  * `records` batch; `abort` aborts the controller standing in for a main-thread AbortSignal (which cannot cross
  * threads); `preconnect` and `close` answer with `done`.
  */
-import {setMaxListeners} from 'node:events'
 import {parentPort, workerData} from 'node:worker_threads'
 import type {RequestRecord} from '../record/record.js'
 import {createMeasuredTransport} from './measured-transport.js'
@@ -68,8 +67,6 @@ function handle(msg: ToWorker): void {
         stand = signals.get(msg.signalId)
         if (!stand) {
           stand = {controller: new AbortController(), users: 0}
-          // The transport adds one abort listener per in-flight send: hundreds on one signal are expected, not a leak.
-          setMaxListeners(0, stand.controller.signal)
           signals.set(msg.signalId, stand)
         }
         stand.users++

@@ -1,4 +1,3 @@
-import {setMaxListeners} from 'node:events'
 import {devNull} from 'node:os'
 import {createMeasuredTransport, preconnect} from '../http/measured-transport.js'
 import type {ApiKind} from '../http/transport.js'
@@ -87,11 +86,9 @@ export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
     const body = {api: opts.api, model: MODEL, stream: opts.stream, includeUsage: true}
     const plan = buildPlan(samples, LEVELS, body, {rounds: 2, salts: LEVELS.map((c) => `[dual-bench warm-up ${c}]`)})
     // Present as in a real run, so the code that listens to them is warm too; `cancel` is never aborted (a rehearsal
-    // request ends within milliseconds). Every request in flight listens to it, as in the run command, which lifts
-    // the same limit.
+    // request ends within milliseconds).
     const stop = opts.stop ?? new AbortController().signal
     const cancel = new AbortController().signal
-    setMaxListeners(0, cancel)
     for (const level of plan) {
       if (stop.aborted) break
       await runPlan([level], {

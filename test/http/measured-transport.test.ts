@@ -1,4 +1,5 @@
 import {jest} from '@jest/globals'
+import {getEventListeners} from 'node:events'
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {createMeasuredTransport, isStreamOptionsRejection, preconnect, type MeasuredTransport} from '../../src/http/measured-transport.js'
@@ -8,6 +9,7 @@ import {nowMs} from '../../src/record/clock.js'
 import {itlMs, latencyMs, ttftMs, chunkGapsMs} from '../../src/record/derive.js'
 import type {RequestRecord} from '../../src/record/record.js'
 import {chatChunk, jsonResponse, openAiStream, startScriptedServer, type ScriptedResponse, type ScriptedServer} from '../helpers/scripted-server.js'
+import {waitFor} from '../helpers/run-cli.js'
 import {selfSignedCert} from './tls-cert.js'
 
 /** CI noise allowance for "within a few ms of what the server did" (2-core box, server in the same process). */
@@ -335,6 +337,27 @@ describe('failures are records', () => {
     expectNear(record.endedAtMs - abortedAtMs, 0)
     expect(record.contentChunks).toBeGreaterThan(0)
     expect(record.contentChunks).toBeLessThan(50)
+  })
+
+  test('a request waiting for a slot is cancelled too, never sent; the transport listens once per signal and stops at close', async () => {
+    const controller = new AbortController()
+    const {server, transport} = await setup((_req, n) => ({body: openAiStream(n === 1 ? {tokens: 50, itlMs: 20} : {tokens: 2})}), {maxSockets: 1})
+    const pending = [0, 1, 2].map((index) => transport.send(planned({index}), {queuedAtMs: nowMs(), signal: controller.signal}))
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1)
+    await waitFor(() => server.requests.length === 1, 'the first request to reach the server')
+    const abortedAtMs = nowMs()
+    controller.abort()
+    const records = await Promise.all(pending)
+    expect(records.map((r) => r.error?.category)).toEqual(['cancelled', 'cancelled', 'cancelled'])
+    for (const r of records) expectNear(r.endedAtMs - abortedAtMs, 0)
+    expect(records[0].contentChunks ?? 0).toBeLessThan(50)
+    expect(server.requests).toHaveLength(1)
+
+    const again = new AbortController()
+    await transport.send(planned(), {queuedAtMs: nowMs(), signal: again.signal})
+    expect(getEventListeners(again.signal, 'abort')).toHaveLength(1)
+    await transport.close()
+    expect(getEventListeners(again.signal, 'abort')).toHaveLength(0)
   })
 
   test('an already-aborted signal sends nothing', async () => {
