@@ -9,6 +9,7 @@
  */
 import {mkdirSync, writeFileSync, readFileSync} from 'node:fs'
 import path from 'node:path'
+import {setMaxListeners} from 'node:events'
 import {runBenchmark} from '../dist/run/run-benchmark.js'
 
 const spec = JSON.parse(process.argv[2])
@@ -70,7 +71,11 @@ const config = {
   clientWarmup: spec.clientWarmup ?? true,
 }
 const warnings = []
-const summary = await runBenchmark(config, {log: () => {}, warn: (w) => warnings.push(w), observer})
+// The run command's two interrupt signals (never aborted here): the transport and the runner listen to them as in a real run.
+const stop = new AbortController().signal
+const cancel = new AbortController().signal
+setMaxListeners(0, stop, cancel)
+const summary = await runBenchmark(config, {log: () => {}, warn: (w) => warnings.push(w), observer, stop, cancel})
 const out = {rounds, warnings, maxRssMb: process.resourceUsage().maxRSS / 1024, status: summary.status}
 if (spec.keepRecords) {
   out.records = readFileSync(path.join(runDir, 'requests.jsonl'), 'utf8')
