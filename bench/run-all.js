@@ -14,7 +14,7 @@
  *   (e) metrics scrapes per second at concurrency 1024 with --prometheus-url
  */
 import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {cpus, tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -65,7 +65,17 @@ async function startTarget() {
     child.stdout.once('data', (d) => resolve(JSON.parse(String(d)).port))
     child.once('exit', (code) => reject(new Error(`target exited with ${code}`)))
   })
-  return {base: `http://127.0.0.1:${port}`, close: () => child.kill('SIGTERM')}
+  return {base: `http://127.0.0.1:${port}`, close: () => child.kill('SIGTERM'), cpuSeconds: () => cpuSecondsOf(child.pid)}
+}
+
+/** CPU seconds a process has used so far (Linux /proc; taskset execs node in place, so the pid is the target's), or null. */
+function cpuSecondsOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100 // utime + stime, in USER_HZ (100 on Linux)
+  } catch {
+    return null
+  }
 }
 
 const getJson = async (url) => (await fetch(url)).json()
@@ -101,12 +111,16 @@ try {
     await runChild('autocannon-run.mjs', {url: `${target.base}/fast/v1/chat/completions`, connections: 64, amount: 40_000, body})
     for (const c of [64, 256]) {
       const ours = await product(`a-${c}`, {endpoint: `${target.base}/fast/v1/chat/completions`, concurrency: c, requests: amount, stream: false})
+      const targetCpu0 = target.cpuSeconds()
       const ac = await runChild('autocannon-run.mjs', {url: `${target.base}/fast/v1/chat/completions`, connections: c, amount, body})
+      const targetCpuPct = targetCpu0 === null ? null : (100 * (target.cpuSeconds() - targetCpu0)) / ac.wall_s
       const r = ours.rounds[0]
-      results[`a_c${c}`] = {product: r, autocannon: ac}
-      // autocannon well below a full core means the target, not autocannon, set its rate: the ratio then compares
-      // two clients at the target's ceiling, not their own capacities.
-      const bound = ac.cpu_pct < 80 ? '; autocannon was target-bound, so this ratio does not measure the client' : ''
+      results[`a_c${c}`] = {product: r, autocannon: ac, target_cpu_pct_during_autocannon: targetCpuPct}
+      // autocannon well below a full core was not at its own capacity: the ratio then does not measure the client.
+      // Whether the target held it back shows in the target's CPU over the same run (at c=256 on this box neither is
+      // saturated: autocannon's rate there is its own at that concurrency, not a capacity).
+      const targetNote = targetCpuPct === null ? '' : `, target CPU ${f(targetCpuPct, 0)}% during autocannon`
+      const bound = ac.cpu_pct < 80 ? `; autocannon was not CPU-bound${targetNote}, so this ratio does not measure the client's capacity` : targetNote
       row('(a)', `non-streaming req/s, c=${c}: dual-bench / autocannon`, `${f(r.requests_per_s, 0)} / ${f(ac.requests_per_s, 0)} (${f(r.requests_per_s / ac.requests_per_s, 2)}×)`, c === 256 ? '≥ 0.8×' : '', `client CPU ${f(r.cpu_pct, 0)}% / ${f(ac.cpu_pct, 0)}%, errors ${r.failed}/${ac.errors}${bound}`)
     }
   }
