@@ -6,6 +6,7 @@
  * The target (bench/target-server.mjs) runs in its own process pinned to the last core; every client (the product
  * through `runBenchmark`, and autocannon) runs in its own process pinned to core 0, one at a time. Prints one table.
  *   (a) non-streaming req/s at concurrency 64 and 256, product vs autocannon on the same target, client CPU %
+ *       and, at 256, the client's µs per request layer by layer (client-layers.mjs) next to autocannon's CPU per request
  *   (b) streamed chunks/s per client core with zero inter-token delay
  *   (c) timing accuracy at concurrency 1/64/256/1024, 100 tokens/s: per-request client − server error of TTFT
  *       (client first-token stamp − server first-token write) and ITL, p50/p99, also after the first wave, and at
@@ -23,7 +24,7 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 const args = process.argv.slice(2)
 if (args.includes('--help') || args.includes('-h')) {
   console.log('Usage: node bench/run-all.js [--quick] [--only a,b,c,d,e] [--json FILE]   (build first: npm run build)\n' +
-    '  a non-streaming req/s vs autocannon   b streamed chunks/s   c TTFT/ITL error vs server stamps\n' +
+    '  a non-streaming req/s vs autocannon, and client µs per request by layer   b streamed chunks/s   c TTFT/ITL error vs server stamps\n' +
     '  d peak RSS of 100 000 streams        e metrics scrapes/s')
   process.exit(0)
 }
@@ -123,6 +124,23 @@ try {
       const bound = ac.cpu_pct < 80 ? `; autocannon was not CPU-bound${targetNote}, so this ratio does not measure the client's capacity` : targetNote
       row('(a)', `non-streaming req/s, c=${c}: dual-bench / autocannon`, `${f(r.requests_per_s, 0)} / ${f(ac.requests_per_s, 0)} (${f(r.requests_per_s / ac.requests_per_s, 2)}×)`, c === 256 ? '≥ 0.8×' : '', `client CPU ${f(r.cpu_pct, 0)}% / ${f(ac.cpu_pct, 0)}%, errors ${r.failed}/${ac.errors}${bound}`)
     }
+    // Where the product's time per request goes at c=256, layer by layer (each run alone, client core saturated, so
+    // µs per request = 1 / req/s), next to autocannon's own CPU per request from the run above.
+    const layers = {}
+    for (const layer of ['undici', 'transport', 'runner']) {
+      layers[layer] = await runChild('client-layers.mjs', {endpoint: `${target.base}/fast/v1/chat/completions`, concurrency: 256, requests: amount, layer})
+    }
+    results.a_layers_c256 = layers
+    const us = (rps) => f(1e6 / rps, 1)
+    const ac = results.a_c256.autocannon
+    const acUs = (1e6 * (ac.cpu_pct / 100) * ac.wall_s) / ac.requests
+    row(
+      '(a)',
+      'client µs per request, c=256: undici alone / + measured transport / + runner / + requests.jsonl (= dual-bench)',
+      `${us(layers.undici.requests_per_s)} / ${us(layers.transport.requests_per_s)} / ${us(layers.runner.requests_per_s)} / ${us(results.a_c256.product.requests_per_s)}`,
+      '',
+      `autocannon: ${f(acUs, 1)} µs of CPU per request, so 0.8× of it at full speed needs ≤ ${f(acUs / 0.8, 1)} µs`,
+    )
   }
 
   if (want('b')) {
