@@ -35,9 +35,60 @@ export class Slot {
   connects = 0
   /** How long this slot's latest connect took (TCP, plus the TLS handshake for https). */
   connectMs: number | undefined
-  /** Cancels the exchange holding the slot; called by {@link ConnectionPool.cancel} when `cancelSignal` aborts. */
-  onCancel: (() => void) | undefined = undefined
+  /** The exchange holding the slot: cancelled by {@link ConnectionPool.cancel} when `cancelSignal` aborts, told when its alarm is due. */
+  holder: SlotHolder | undefined = undefined
   cancelSignal: AbortSignal | undefined = undefined
+  /** When the holder's alarm is due (nowMs clock), or Infinity for never. */
+  private alarmAtMs = Infinity
+  /** The pending timer, and when it fires; it may fire before `alarmAtMs` (then it re-arms). */
+  private timer: NodeJS.Timeout | undefined = undefined
+  private timerAtMs = 0
+
+  /**
+   * Tells the holder once `atMs` (nowMs clock) has passed; Infinity disarms. The holder's deadlines (--timeout,
+   * --first-token-timeout, the drain after a settled record) all go through this one timer per slot, armed
+   * lazily: a timer already due earlier is left to fire and re-arm, so a request pays two stores, not a
+   * setTimeout and a clearTimeout (a Timeout object and two timer-list edits per request otherwise).
+   */
+  alarm(atMs: number): void {
+    this.alarmAtMs = atMs
+    if (atMs === Infinity || (this.timer !== undefined && this.timerAtMs <= atMs)) return
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.arm(atMs)
+  }
+
+  /** Stops the timer (the pool is closing). */
+  disarm(): void {
+    this.alarmAtMs = Infinity
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  private arm(atMs: number): void {
+    this.timerAtMs = atMs
+    // Node fires delays above 2^31 − 1 ms at once; a longer wait re-arms when that one ends.
+    this.timer = setTimeout(this.ring, Math.min(Math.max(atMs - nowMs(), 1), 2 ** 31 - 1))
+    // In-flight requests keep the process alive through their sockets; a deadline alone must not.
+    this.timer.unref()
+  }
+
+  private readonly ring = (): void => {
+    this.timer = undefined
+    const atMs = this.alarmAtMs
+    if (atMs === Infinity) return
+    // Node's timers count whole loop-clock milliseconds, so one may fire a fraction of a millisecond early.
+    if (nowMs() < atMs) return this.arm(atMs)
+    this.alarmAtMs = Infinity
+    this.holder?.alarmDue()
+  }
+}
+
+/** What holds a slot for one exchange. */
+export interface SlotHolder {
+  /** The slot's `cancelSignal` aborted. */
+  cancelled(): void
+  /** The time last given to {@link Slot.alarm} has passed. */
+  alarmDue(): void
 }
 
 export interface PoolOptions {
@@ -93,12 +144,13 @@ export class ConnectionPool {
     old.destroy().catch(noop)
   }
 
-  /** Cancels the exchanges on slots that were given `signal` (see Slot.onCancel). */
+  /** Cancels the exchanges on slots that were given `signal` (see Slot.holder). */
   cancel(signal: AbortSignal): void {
-    for (const slot of this.slots) if (slot.cancelSignal === signal) slot.onCancel?.()
+    for (const slot of this.slots) if (slot.cancelSignal === signal) slot.holder?.cancelled()
   }
 
   async close(): Promise<void> {
+    for (const slot of this.slots) slot.disarm()
     await Promise.all(this.slots.map((slot) => slot.client.destroy().catch(noop)))
   }
 

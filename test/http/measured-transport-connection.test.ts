@@ -99,3 +99,30 @@ test('a request cancelled while it waits for its pacing slice is never sent', as
   await new Promise((resolve) => setTimeout(resolve, 50))
   expect(server.requests.filter((q) => q.method === 'POST').length).toBeLessThan(n)
 })
+
+test('a request written onto a keep-alive socket the server has just closed is resent once, on a new connection', async () => {
+  // The server drops the second request's (reused) connection without answering, as one closing an idle socket does.
+  server = await startScriptedServer((_req, n) => (n === 2 ? {resetBeforeHeaders: true} : {body: openAiStream({tokens: 2})}))
+  transport = createMeasuredTransport({endpoint: server.endpoint(), timeoutMs: 5000, maxSockets: 1, api: 'chat', stream: true})
+  const first = await transport.send(planned(0), {queuedAtMs: nowMs()})
+  const second = await transport.send(planned(1), {queuedAtMs: nowMs()})
+
+  expect(first).toMatchObject({ok: true, reusedConnection: false})
+  expect(second).toMatchObject({ok: true, outputTokens: 2, reusedConnection: false})
+  expect(server.requests.map((q) => q.connection)).toEqual([1, 1, 2])
+})
+
+test('a response still open after [DONE] gives its connection back by the --timeout deadline, on a fresh socket', async () => {
+  server = await startScriptedServer((_req, n) => ({body: openAiStream({tokens: 2}), keepOpen: n === 1}))
+  const timeoutMs = 400
+  transport = createMeasuredTransport({endpoint: server.endpoint(), timeoutMs, maxSockets: 1, api: 'chat', stream: true})
+  const first = await transport.send(planned(0), {queuedAtMs: nowMs()})
+  const second = await transport.send(planned(1), {queuedAtMs: nowMs()})
+
+  // The record settled at [DONE]; only the slot waited for the body's end, until the deadline cut it.
+  expect(first).toMatchObject({ok: true, outputTokens: 2})
+  expect(first.endedAtMs - first.sentAtMs).toBeLessThan(timeoutMs / 2)
+  expect(second.sentAtMs - first.sentAtMs).toBeGreaterThanOrEqual(timeoutMs - 5)
+  expect(second).toMatchObject({ok: true, reusedConnection: false})
+  expect(server.connections).toBe(2)
+})
