@@ -16,12 +16,14 @@ import {nowMs} from '../record/clock.js'
 const PACE_SLICE_MS = 0.5
 
 const paceQueue: (() => void)[] = []
-let pacing = false
+let draining = false
 
 /** Runs `work` now if nothing is queued and the current slice has time left, else after the next poll. */
 export function paced(work: () => void): void {
+  // The common case runs inline: no queue entry, no promise, no tick.
+  if (!draining && paceQueue.length === 0 && sliceHasTime()) return work()
   paceQueue.push(work)
-  if (!pacing) void drainPaced()
+  if (!draining) void drainPaced()
 }
 
 /** After the current tick queue and every microtask chain it starts (a resolved record's whole continuation). */
@@ -35,24 +37,34 @@ const endSlice = () => {
   sliceStartMs = undefined
 }
 
+/**
+ * Whether queued work may run now. The slice spans drains and inline runs: in one poll phase each socket's
+ * callback may hand back a record, and those add up, so the budget is per loop iteration.
+ */
+function sliceHasTime(): boolean {
+  const now = nowMs()
+  if (sliceStartMs === undefined) {
+    sliceStartMs = now
+    setImmediate(endSlice)
+    return true
+  }
+  return now - sliceStartMs < PACE_SLICE_MS
+}
+
 async function drainPaced(): Promise<void> {
-  pacing = true
+  draining = true
   try {
     while (paceQueue.length > 0) {
-      // The slice spans drains: in one poll phase each socket's callback may hand back a record, and those
-      // add up, so the budget is per loop iteration rather than per drain.
-      const now = nowMs()
-      if (sliceStartMs === undefined) {
-        sliceStartMs = now
-        setImmediate(endSlice)
-      } else if (now - sliceStartMs >= PACE_SLICE_MS) {
+      if (!sliceHasTime()) {
         await afterPoll()
         continue
       }
       paceQueue.shift()!()
+      // What the work started (a resolved record's continuation, which writes the record and queues the next
+      // start) runs, and counts against the slice, before the next item.
       await afterTicks()
     }
   } finally {
-    pacing = false
+    draining = false
   }
 }
