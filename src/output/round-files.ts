@@ -26,17 +26,31 @@ export function recordWriter(appender: JsonlAppender, lines: RoundLineIndex): (r
   return (record) => lines.note(record, appender.write(record))
 }
 
+/** One round's line locations by plan index (offset −1: not written). */
+interface RoundLines {
+  level: number
+  round: number
+  offset: Float64Array
+  length: Uint32Array
+}
+
 /** Where each record of the rounds in progress sits in requests.jsonl, by (level, round) and plan index. */
 export class RoundLineIndex {
-  private readonly rounds = new Map<string, {offset: Float64Array; length: Uint32Array}>()
+  private readonly rounds = new Map<string, RoundLines>()
+  /** The round noted last: records come round by round, so the map is rarely consulted. */
+  private last: RoundLines | undefined
 
   /** `size`: planned requests per round (every plan index is below it). */
   constructor(private readonly size: number) {}
 
   note(record: Pick<RequestRecord, 'level' | 'round' | 'index'>, at: LineLocation): void {
-    const key = `${record.level}/${record.round}`
-    let round = this.rounds.get(key)
-    if (!round) this.rounds.set(key, (round = {offset: new Float64Array(this.size).fill(-1), length: new Uint32Array(this.size)}))
+    let round = this.last
+    if (!round || round.level !== record.level || round.round !== record.round) {
+      const key = `${record.level}/${record.round}`
+      round = this.rounds.get(key)
+      if (!round) this.rounds.set(key, (round = {level: record.level, round: record.round, offset: new Float64Array(this.size).fill(-1), length: new Uint32Array(this.size)}))
+      this.last = round
+    }
     round.offset[record.index] = at.offset
     round.length[record.index] = at.length
   }
@@ -46,6 +60,7 @@ export class RoundLineIndex {
     const key = `${level}/${round}`
     const found = this.rounds.get(key)
     this.rounds.delete(key)
+    if (found === this.last) this.last = undefined
     if (!found) return () => undefined
     return (index) => (found.offset[index] >= 0 ? {offset: found.offset[index], length: found.length[index]} : undefined)
   }

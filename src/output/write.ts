@@ -116,11 +116,19 @@ export interface LineLocation {
   length: number
 }
 
-/** Appends one JSON line per record as it finishes (requests.jsonl), so a crash loses nothing already measured. */
+/**
+ * Appends one JSON line per record as it finishes (requests.jsonl), so a crash loses nothing already measured.
+ * Lines are handed to the file stream once per event-loop turn (or per 64 KiB), not one by one: at 40 k records/s
+ * a stream write per line (its queue entry, its string-to-Buffer conversion in the batched write) cost ≈ 2 µs a
+ * record. A line waits at most until the loop's next check phase, no longer than the stream's own buffer holds it.
+ */
 export class JsonlAppender {
   private readonly stream: WriteStream
   /** Byte size of the file once every write so far has landed (it is opened for appending). */
   private end: number
+  /** Lines not yet handed to the stream. */
+  private pending = ''
+  private handOffScheduled = false
 
   constructor(file: string) {
     this.end = statSync(file, {throwIfNoEntry: false})?.size ?? 0
@@ -133,18 +141,35 @@ export class JsonlAppender {
     const length = Buffer.byteLength(line)
     const at = {offset: this.end, length}
     this.end += length + 1
-    this.stream.write(line + '\n')
+    this.pending += line + '\n'
+    if (this.pending.length >= PENDING_CHARS) this.handOff()
+    else if (!this.handOffScheduled) {
+      this.handOffScheduled = true
+      setImmediate(this.handOff)
+    }
     return at
   }
 
   /** Resolves once every line written so far is in the file (readable through another handle). */
   async flush(): Promise<void> {
+    this.handOff()
     // Writes complete in order, so an empty write's callback runs after every earlier line is written.
     await new Promise<void>((resolve, reject) => this.stream.write('', (error) => (error ? reject(error) : resolve())))
   }
 
   async close(): Promise<void> {
+    this.handOff()
     this.stream.end()
     await once(this.stream, 'close')
   }
+
+  private readonly handOff = (): void => {
+    this.handOffScheduled = false
+    if (this.pending === '') return
+    this.stream.write(this.pending)
+    this.pending = ''
+  }
 }
+
+/** Pending lines are handed to the stream at this size even within one loop turn. */
+const PENDING_CHARS = 64 * 1024
