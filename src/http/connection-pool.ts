@@ -1,18 +1,10 @@
 /**
- * The measured path's connections: a fixed number of slots, each an undici `Client` that holds at most one
- * keep-alive socket and serves one request at a time. Owning the slot a request runs on tells the transport,
+ * The measured path's connections: a fixed number of slots, each one HTTP/1.1 keep-alive connection
+ * (http1-connection.ts) serving one request at a time. Owning the slot a request runs on tells the transport,
  * per request, whether it had to open a connection (`reusedConnection`), how long that connect took
- * (TCP + TLS, `connectMs`), and when the socket's latest read arrived (`readAtMs`) — things undici's own Pool
- * does not expose.
- *
- * Why undici and not node:http: measured side by side on one core against the same target (code warm, one
- * Client per slot as here), undici's dispatch API sustains ≈ 72 k non-streaming req/s at 64 connections and
- * ≈ 53 k at 256 where node:http's ClientRequest/IncomingMessage machinery gives ≈ 31 k and ≈ 25 k, and its
- * handler callbacks run synchronously inside the socket's read, so a stamp taken there is as early as
- * node:http's (fetch, also undici, adds web streams and microtask hops instead).
+ * (TCP + TLS, `connectMs`), and when the socket's latest read arrived (`readAtMs`).
  */
-import type {Socket} from 'node:net'
-import {Client, buildConnector} from 'undici'
+import {Http1Connection, type ConnectionTarget} from './http1-connection.js'
 import {nowMs} from '../record/clock.js'
 
 /**
@@ -24,17 +16,7 @@ const IDLE_SOCKET_MS = 4000
 
 /** One connection's worth of state. */
 export class Slot {
-  client!: Client
-  /** When this slot's latest socket read arrived: stamped at the socket's 'readable', before undici parses it. */
-  readAtMs = 0
-  /**
-   * Connects started on this slot so far. A request whose exchange saw this number change opened its own connection;
-   * one that did not reused a kept-alive socket. (A socket's 'close' event can come after the next request is already
-   * dispatched — a `Connection: close` answer, say — so "is a socket open now" cannot tell.)
-   */
-  connects = 0
-  /** How long this slot's latest connect took (TCP, plus the TLS handshake for https). */
-  connectMs: number | undefined
+  constructor(readonly connection: Http1Connection) {}
   /** The exchange holding the slot: cancelled by {@link ConnectionPool.cancel} when `cancelSignal` aborts, told when its alarm is due. */
   holder: SlotHolder | undefined = undefined
   cancelSignal: AbortSignal | undefined = undefined
@@ -100,26 +82,25 @@ export interface PoolOptions {
   insecure?: boolean
 }
 
-const noop = () => {}
-
 /** Slots up to `maxSockets`; a caller beyond that waits for the next release. */
 export class ConnectionPool {
   private readonly slots: Slot[] = []
   private readonly idle: Slot[] = []
   private readonly waiting: ((slot: Slot) => void)[] = []
-  private readonly connector: buildConnector.connector
+  private readonly target: ConnectionTarget
+  private readonly maxSockets: number
 
-  constructor(private readonly options: PoolOptions) {
-    this.connector = buildConnector({rejectUnauthorized: !options.insecure})
+  constructor(options: PoolOptions) {
+    this.target = {url: new URL(options.origin), insecure: options.insecure ?? false, idleLimitMs: IDLE_SOCKET_MS}
+    this.maxSockets = options.maxSockets
   }
 
   /** An idle slot (the most recently used: its socket is the likeliest to be open), a new one, or a wait for one. */
   acquire(): Slot | Promise<Slot> {
     const slot = this.idle.pop()
     if (slot) return slot
-    if (this.slots.length < this.options.maxSockets) {
-      const fresh = new Slot()
-      fresh.client = this.newClient(fresh)
+    if (this.slots.length < this.maxSockets) {
+      const fresh = new Slot(new Http1Connection(this.target))
       this.slots.push(fresh)
       return fresh
     }
@@ -134,14 +115,11 @@ export class ConnectionPool {
   }
 
   /**
-   * Closes the slot's socket now and gives the slot a new client: for an exchange cut short (cancel, timeout)
-   * or resent after a stale keep-alive socket. Callbacks of the old client's request may still arrive; the
-   * transport ignores them.
+   * Closes the slot's socket now: for an exchange cut short (cancel, timeout) or resent after a stale keep-alive
+   * socket. The next request on the slot opens a new connection.
    */
   reset(slot: Slot): void {
-    const old = slot.client
-    slot.client = this.newClient(slot)
-    old.destroy().catch(noop)
+    slot.connection.abort()
   }
 
   /** Cancels the exchanges on slots that were given `signal` (see Slot.holder). */
@@ -150,39 +128,9 @@ export class ConnectionPool {
   }
 
   async close(): Promise<void> {
-    for (const slot of this.slots) slot.disarm()
-    await Promise.all(this.slots.map((slot) => slot.client.destroy().catch(noop)))
+    for (const slot of this.slots) {
+      slot.disarm()
+      slot.connection.abort()
+    }
   }
-
-  private newClient(slot: Slot): Client {
-    const client: Client = new Client(this.options.origin, {
-      pipelining: 1,
-      // The transport runs its own --timeout and --first-token-timeout clocks; undici's would cut long generations.
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      keepAliveTimeout: IDLE_SOCKET_MS,
-      connect: (connectOptions, callback) => {
-        const startedAtMs = nowMs()
-        if (slot.client === client) {
-          slot.connects++
-          slot.connectMs = undefined // until this connect completes
-        }
-        this.connector(connectOptions, (err, socket) => {
-          if (socket && slot.client === client) watchSocket(slot, client, socket, nowMs() - startedAtMs)
-          if (err) callback(err, null)
-          else callback(null, socket!)
-        })
-      },
-    })
-    return client
-  }
-}
-
-/** Per new socket: its connect time and its read stamps (ignored once the slot has a newer client). */
-function watchSocket(slot: Slot, client: Client, socket: Socket, connectMs: number): void {
-  slot.connectMs = connectMs
-  // Prepended so it runs before undici's own 'readable' listener reads and parses the bytes.
-  socket.prependListener('readable', () => {
-    if (slot.client === client) slot.readAtMs = nowMs()
-  })
 }

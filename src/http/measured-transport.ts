@@ -3,11 +3,11 @@
  * sse.ts → openai-stream.ts (or responses-stream.ts), stamp times, and return a RequestRecord. Failures become
  * records, never exceptions.
  *
- * Stamps are the arrival of the socket read that delivered the bytes (`Slot.readAtMs`), taken before undici
- * parses them; undici's handler callbacks run synchronously inside that read. Why not fetch/ky here: a fetch +
- * web-streams client measurably adds ~1.5–2.5 ms to every TTFT (reader promises, TextDecoderStream, a
+ * Stamps are the arrival of the socket read that delivered the bytes (`Http1Connection.readAtMs`), taken before
+ * the bytes are parsed; the response callbacks run synchronously inside that read. Why not fetch/ky here: a
+ * fetch + web-streams client measurably adds ~1.5–2.5 ms to every TTFT (reader promises, TextDecoderStream, a
  * microtask hop per chunk) and ~30 ms to a process's first request — the very quantities this tool reports.
- * Why undici's dispatch and not node:http: see connection-pool.ts (≈ 2× the requests/s per core).
+ * Why our own connection and not undici or node:http: see http1-connection.ts.
  */
 import type {RequestError, RequestRecord} from '../record/record.js'
 import {nowMs} from '../record/clock.js'
@@ -15,8 +15,8 @@ import {createSseParser, type SseParser} from './sse.js'
 import {applyResponseBody, applyStreamEvent, createStreamState, type StreamState} from './openai-stream.js'
 import {applyResponsesBody, applyResponsesStreamEvent} from './responses-stream.js'
 import {modelsUrlOf} from './endpoint.js'
-import type {Dispatcher} from 'undici'
 import {ConnectionPool, type Slot, type SlotHolder} from './connection-pool.js'
+import type {ResponseHandler} from './http1-connection.js'
 import {paced} from './pacing.js'
 import {classifyRequestError, describeError, httpError, isStaleSocketError, makeRedactor, timerDelay} from './request-errors.js'
 import type {PlannedRequest, Transport, TransportOptions} from './transport.js'
@@ -104,7 +104,7 @@ interface ExchangeContext {
   /** --timeout and --first-token-timeout (streams only) in ms, Infinity for none. */
   limits: {timeoutMs: number; firstTokenTimeoutMs: number}
   pool: ConnectionPool
-  /** Request headers as undici's flat [name, value, …] list, built once per transport. */
+  /** Request headers as a flat [name, value, …] list, built once per transport. */
   headers: string[]
   path: string
   redact: (message: string) => string
@@ -234,12 +234,12 @@ class Exchange implements SlotHolder {
     // Stamped once the request has its connection slot: waiting for one is queue time. A connect the warm-up
     // did not cover is inside TTFT (and in connectMs), never silently excluded.
     record.sentAtMs = nowMs()
-    this.connectsAtDispatch = s.connects
+    this.connectsAtDispatch = s.connection.connects
     const {timeoutMs, firstTokenTimeoutMs} = ctx.limits
     this.wholeDueMs = record.sentAtMs + timeoutMs
     this.firstTokenDueMs = firstTokenTimeoutMs < timeoutMs ? record.sentAtMs + firstTokenTimeoutMs : Infinity
     s.alarm(Math.min(this.wholeDueMs, this.firstTokenDueMs))
-    s.client.dispatch({path: ctx.path, method: 'POST', headers: ctx.headers, body: this.planned.body}, attempt)
+    s.connection.dispatch({path: ctx.path, method: 'POST', headers: ctx.headers, body: this.planned.body}, attempt)
   }
 
   /** A keep-alive socket the server closed while idle fails the first write: resends once on a new connection. */
@@ -316,9 +316,9 @@ class Exchange implements SlotHolder {
 
   /** Records whether the request reused a kept-alive connection (else how long its own connect took); returns the former. */
   noteConnection(s: Slot): boolean {
-    const reused = s.connects === this.connectsAtDispatch
+    const reused = s.connection.connects === this.connectsAtDispatch
     this.record.reusedConnection = reused
-    this.record.connectMs = reused ? undefined : s.connectMs
+    this.record.connectMs = reused ? undefined : s.connection.connectMs
     return reused
   }
 }
@@ -327,10 +327,10 @@ class Exchange implements SlotHolder {
 const NO_OFFSETS: number[] = []
 
 /**
- * One dispatch of an exchange on its slot: undici's handler, and the response's reading state. Callbacks of an
+ * One dispatch of an exchange on its slot: the connection's response handler, and the response's reading state. Callbacks of an
  * attempt that is no longer the exchange's current one (resent, or cut short) are ignored.
  */
-class Attempt implements Dispatcher.DispatchHandlers {
+class Attempt implements ResponseHandler {
   private mode: BodyMode = 'whole'
   private status = 0
   private statusText = ''
@@ -349,16 +349,14 @@ class Attempt implements Dispatcher.DispatchHandlers {
     private readonly slot: Slot,
   ) {}
 
-  onConnect(): void {}
-
-  onHeaders(statusCode: number, rawHeaders: Buffer[] | string[] | null, _resume: () => void, text?: string): boolean {
+  onHeaders(statusCode: number, rawHeaders: string[], text: string): void {
     const x = this.x
-    if (x.current !== this) return true
+    if (x.current !== this) return
     this.responded = true
-    x.record.headersAtMs = this.slot.readAtMs || nowMs()
+    x.record.headersAtMs = this.slot.connection.readAtMs
     x.noteConnection(this.slot)
     this.status = statusCode
-    this.statusText = text ?? ''
+    this.statusText = text
     const contentType = headerValue(rawHeaders, 'content-type')
     if (statusCode < 200 || statusCode >= 300) this.mode = 'error'
     // Some servers ignore `stream: true` or answer with a JSON body (often an error) and status 200.
@@ -369,19 +367,17 @@ class Attempt implements Dispatcher.DispatchHandlers {
       x.chunkOffsets = []
       this.sse = createSseParser((data) => this.onEvent(data))
     }
-    return true
   }
 
-  onData(chunk: Buffer): boolean {
-    if (this.x.current !== this || this.x.settled) return true
+  onData(chunk: Buffer): void {
+    if (this.x.current !== this || this.x.settled) return
     if (this.mode === 'stream') {
-      this.stamp = this.slot.readAtMs || nowMs()
+      this.stamp = this.slot.connection.readAtMs
       this.sse!.feed(chunk)
     } else if (this.mode === 'whole' || this.size < ERROR_BODY_BYTES) {
       ;(this.parts ??= []).push(chunk)
       this.size += chunk.length
     }
-    return true
   }
 
   onComplete(): void {
@@ -426,7 +422,7 @@ class Attempt implements Dispatcher.DispatchHandlers {
   private bodyOver(cause?: Error): void {
     const x = this.x
     if (x.settled) return
-    const endedAtMs = cause ? nowMs() : this.slot.readAtMs || nowMs()
+    const endedAtMs = cause ? nowMs() : this.slot.connection.readAtMs
     if (this.mode === 'error') return x.finish(httpError(this.status, this.statusText, this.bodyText()), endedAtMs)
     if (this.mode === 'whole') {
       if (cause) return x.finish({category: 'stream_cut', message: `connection closed before the response body completed (${describeError(cause)})`}, endedAtMs)
@@ -450,13 +446,11 @@ class Attempt implements Dispatcher.DispatchHandlers {
   }
 }
 
-/** A response header's value from undici's raw [name, value, …] list (names in any case), or ''. */
-function headerValue(raw: Buffer[] | string[] | null, name: string): string {
-  if (!raw) return ''
+/** A response header's value from the raw [name, value, …] list (names in any case), or ''. */
+function headerValue(raw: string[], name: string): string {
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const key = raw[i]
-    // Header names are ASCII: only one of the right length is decoded and compared.
-    if (key.length === name.length && (typeof key === 'string' ? key : key.toString('latin1')).toLowerCase() === name) return raw[i + 1].toString()
+    // Only a name of the right length is lower-cased and compared.
+    if (raw[i].length === name.length && raw[i].toLowerCase() === name) return raw[i + 1]
   }
   return ''
 }
@@ -506,9 +500,9 @@ async function warmConnections(pool: ConnectionPool, n: number, url: URL, origin
         clearTimeout(timer)
         resolve(ok)
       }
-      slot.client.dispatch(
+      slot.connection.dispatch(
         {path: url.pathname + url.search, method: 'GET', headers},
-        {onConnect: () => {}, onHeaders: () => true, onData: () => true, onComplete: () => done(true), onError: () => done(false)},
+        {onHeaders: () => {}, onData: () => {}, onComplete: () => done(true), onError: () => done(false)},
       )
     })
   const results = await Promise.all(slots.map(one))

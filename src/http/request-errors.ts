@@ -6,6 +6,9 @@ import type {RequestError, RequestRecord} from '../record/record.js'
 import {clip} from './clip.js'
 import {errorMessageOf} from './openai-stream.js'
 
+/** The code of the error a request gets when its socket closes before the response completed (http1-connection.ts). */
+export const SOCKET_CLOSED = 'ERR_SOCKET_CLOSED_EARLY'
+
 /** A non-2xx answer: the server's own message when its body has one (OpenAI error object, FastAPI detail, text). */
 export function httpError(status: number, statusMessage: string | undefined, bodyText: string): RequestError {
   let message: string | undefined
@@ -36,13 +39,14 @@ const CONNECTION_CODES = new Set([
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   'CERT_HAS_EXPIRED',
   'ERR_TLS_CERT_ALTNAME_INVALID',
-  // undici: the socket closed under a request ("other side closed"), or the TCP/TLS connect timed out.
+  // The socket closed under a request: ours (http1-connection.ts), or undici's ("other side closed").
+  SOCKET_CLOSED,
   'UND_ERR_SOCKET',
   'UND_ERR_CONNECT_TIMEOUT',
 ])
 
 /** Errors on a kept-alive socket that mean "the server had already closed it": nothing was processed. */
-const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'])
+const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE', SOCKET_CLOSED, 'UND_ERR_SOCKET'])
 
 /** True when a request that failed like this on a reused keep-alive socket may safely be resent once. */
 export function isStaleSocketError(err: NodeJS.ErrnoException): boolean {
@@ -61,6 +65,7 @@ export function describeError(err: NodeJS.ErrnoException): string {
   const code = err.code ?? ''
   const inner = (err as NodeJS.ErrnoException & {errors?: Error[]}).errors?.[0]?.message
   const message = err.message || inner || 'unknown error'
+  if (code === SOCKET_CLOSED) return message
   if (code === 'UND_ERR_SOCKET') return `connection closed by the server (${message})`
   return code && !message.includes(code) ? `${code}: ${message}` : message
 }

@@ -11,7 +11,7 @@ import {startSimulator} from '../sim/index.js'
 import type {Slo} from '../slo/slo.js'
 
 /**
- * Rehearsal size. Per-request functions (the runner's loop, a request's set-up and finish, undici's request object)
+ * Rehearsal size. Per-request functions (the runner's loop, a request's set-up and finish, the HTTP connection's)
  * are called once per request, so they reach V8's optimizing tier only after many: with 2 × 192 requests several
  * of them were still compiled during the measured waves; with 2048 in all (≈ 1.2 s on one busy core) few are.
  */

@@ -1,0 +1,235 @@
+/**
+ * One HTTP/1.1 keep-alive connection of the measured path, serving one request at a time: the request written
+ * in one piece on a net/tls socket, the response parsed by http-parser-js, each socket read stamped in our own
+ * 'data' listener before its bytes are parsed (no other listener runs ahead of it).
+ *
+ * Why not a client library here (measured side by side on one client core against the bench target, 256
+ * connections, non-streaming, body read and dropped): undici's dispatch API costs 16.2–16.7 µs of client CPU
+ * per request, this 13.1–14.9 µs — at ≈ 25 µs for a whole request of the product, that is the largest cut
+ * left — and with undici the stamp needed a second 'readable' listener prepended to its own. node:http's
+ * ClientRequest/IncomingMessage machinery gives under half undici's requests/s. The parser is a library
+ * (http-parser-js, the one autocannon uses; Node's internal llhttp binding measured the same and is not a public
+ * API); only the connection's life is ours: connect, one request at a time, keep-alive and its limits.
+ */
+import net from 'node:net'
+import tls from 'node:tls'
+import {createRequire} from 'node:module'
+import {nowMs} from '../record/clock.js'
+import {SOCKET_CLOSED} from './request-errors.js'
+
+// http-parser-js is CommonJS without types; its API is the one Node's own parser binding had.
+const {HTTPParser} = createRequire(import.meta.url)('http-parser-js') as {HTTPParser: ParserClass}
+
+interface ParserClass {
+  new (kind: number): Parser
+  RESPONSE: number
+  kOnHeadersComplete: number
+  kOnBody: number
+  kOnMessageComplete: number
+}
+interface Parser {
+  execute(chunk: Buffer): number | Error
+  finish(): void | Error
+  reinitialize(kind: number): void
+  [callback: number]: (...args: any[]) => unknown
+}
+interface ParsedHead {
+  statusCode: number
+  statusMessage: string
+  headers: string[]
+  shouldKeepAlive: boolean
+}
+
+const CONNECT_TIMEOUT_MS = 10_000
+
+/** What a response is told, in order: headers, body pieces, then complete — or an error at any point. */
+export interface ResponseHandler {
+  onHeaders(statusCode: number, rawHeaders: string[], statusText: string): void
+  onData(chunk: Buffer): void
+  onComplete(): void
+  onError(err: NodeJS.ErrnoException): void
+}
+
+export interface OutgoingRequest {
+  method: 'GET' | 'POST'
+  /** Path and query. */
+  path: string
+  /** [name, value, …], sent as given. */
+  headers: string[]
+  body?: Buffer
+}
+
+export interface ConnectionTarget {
+  url: URL
+  /** Skip TLS certificate verification. */
+  insecure: boolean
+  /** A kept-alive socket idle this long is closed rather than reused (or the server's `Keep-Alive: timeout` − 1 s). */
+  idleLimitMs: number
+}
+
+export class Http1Connection {
+  /** When the latest socket read arrived (nowMs clock): taken in the 'data' listener, before the bytes are parsed. */
+  readAtMs = 0
+  /** Connects started so far; a request that saw this change opened its own connection. */
+  connects = 0
+  /** How long the latest connect took (TCP, plus the TLS handshake for https); undefined until it completes. */
+  connectMs: number | undefined = undefined
+
+  private socket: net.Socket | undefined = undefined
+  private handler: ResponseHandler | undefined = undefined
+  private readonly parser: Parser
+  private keepAlive = false
+  /** Whether the current response's headers have come (a 1xx interim answer is skipped). */
+  private interim = false
+  private idleSinceMs = 0
+  private idleLimitMs: number
+  /** The head of the latest request, for the next one with the same method, path and headers. */
+  private head = {method: '', path: '', headers: [] as string[], text: ''}
+  private readonly port: number
+  private readonly secure: boolean
+
+  constructor(private readonly target: ConnectionTarget) {
+    this.secure = target.url.protocol === 'https:'
+    this.port = Number(target.url.port) || (this.secure ? 443 : 80)
+    this.idleLimitMs = target.idleLimitMs
+    const parser = (this.parser = new HTTPParser(HTTPParser.RESPONSE))
+    parser[HTTPParser.kOnHeadersComplete] = (info: ParsedHead) => this.onHead(info)
+    parser[HTTPParser.kOnBody] = (chunk: Buffer, offset: number, length: number) => {
+      if (!this.interim) this.handler?.onData(chunk.subarray(offset, offset + length))
+    }
+    parser[HTTPParser.kOnMessageComplete] = () => this.onMessageComplete()
+  }
+
+  /** Sends `request` (on the kept-alive socket, or a new one) and tells `handler` how its response goes. */
+  dispatch(request: OutgoingRequest, handler: ResponseHandler): void {
+    this.handler = handler
+    let socket = this.socket
+    if (socket !== undefined && nowMs() - this.idleSinceMs >= this.idleLimitMs) {
+      this.drop()
+      socket = undefined
+    }
+    socket ??= this.connect()
+    socket.write(this.encode(request))
+  }
+
+  /** Closes the socket now; the current response, if any, is told nothing more. */
+  abort(): void {
+    this.handler = undefined
+    this.drop()
+  }
+
+  private connect(): net.Socket {
+    const {url, insecure} = this.target
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
+    const startedAtMs = nowMs()
+    this.connects++
+    this.connectMs = undefined
+    const socket = this.secure
+      ? tls.connect({host, port: this.port, servername: net.isIP(host) ? undefined : host, rejectUnauthorized: !insecure, ALPNProtocols: ['http/1.1']})
+      : net.connect({host, port: this.port})
+    socket.setNoDelay(true)
+    // As undici's default: a host that never answers the connect fails in seconds, not after the kernel's ~2 min.
+    socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(connectTimeout()))
+    socket.once(this.secure ? 'secureConnect' : 'connect', () => {
+      socket.setTimeout(0)
+      if (this.socket === socket) this.connectMs = nowMs() - startedAtMs
+    })
+    socket.on('data', (chunk: Buffer) => this.parse(socket, chunk, nowMs()))
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (this.socket === socket) this.fail(err)
+    })
+    socket.on('close', () => {
+      if (this.socket !== socket) return
+      this.socket = undefined
+      if (this.handler === undefined) return
+      // A response without a length ends when the server closes the connection.
+      this.readAtMs = nowMs()
+      this.parser.finish()
+      if (this.handler !== undefined) this.fail(closedEarly())
+    })
+    this.parser.reinitialize(HTTPParser.RESPONSE)
+    this.socket = socket
+    return socket
+  }
+
+  /** Parses one socket read that arrived at `atMs`. */
+  private parse(socket: net.Socket, chunk: Buffer, atMs: number): void {
+    if (this.socket !== socket) return
+    this.readAtMs = atMs
+    const result = this.parser.execute(chunk)
+    if (result instanceof Error) this.fail(protocolError(result))
+  }
+
+  private onHead(info: ParsedHead): void {
+    const status = info.statusCode
+    // 1xx answers (100 Continue, 103 Early Hints) come before the real one: skip them.
+    this.interim = status >= 100 && status < 200 && status !== 101
+    if (this.interim) return
+    this.keepAlive = info.shouldKeepAlive
+    const hint = keepAliveTimeoutMs(info.headers)
+    this.idleLimitMs = hint === undefined ? this.target.idleLimitMs : Math.min(this.target.idleLimitMs, hint - 1000)
+    this.handler?.onHeaders(status, info.headers, info.statusMessage ?? '')
+  }
+
+  private onMessageComplete(): void {
+    if (this.interim) return void (this.interim = false)
+    const handler = this.handler
+    this.handler = undefined
+    if (this.keepAlive) this.idleSinceMs = nowMs()
+    else this.drop()
+    handler?.onComplete()
+  }
+
+  private fail(err: NodeJS.ErrnoException): void {
+    const handler = this.handler
+    this.handler = undefined
+    this.drop()
+    handler?.onError(err)
+  }
+
+  private drop(): void {
+    const socket = this.socket
+    if (socket === undefined) return
+    this.socket = undefined
+    socket.destroy()
+  }
+
+  /** The request's bytes in one buffer, so it goes out in one write. */
+  private encode(request: OutgoingRequest): Buffer {
+    const head = this.head
+    if (head.method !== request.method || head.path !== request.path || head.headers !== request.headers) {
+      let text = `${request.method} ${request.path} HTTP/1.1\r\nhost: ${this.target.url.host}\r\n`
+      for (let i = 0; i + 1 < request.headers.length; i += 2) text += `${request.headers[i]}: ${request.headers[i + 1]}\r\n`
+      this.head = {method: request.method, path: request.path, headers: request.headers, text}
+    }
+    const body = request.body
+    const text = body === undefined ? `${this.head.text}\r\n` : `${this.head.text}content-length: ${body.length}\r\n\r\n`
+    const out = Buffer.allocUnsafe(text.length + (body?.length ?? 0))
+    out.write(text, 0, 'latin1')
+    if (body !== undefined) body.copy(out, text.length)
+    return out
+  }
+}
+
+/** The server's `Keep-Alive: timeout=N` in ms, if it sent one. */
+function keepAliveTimeoutMs(headers: string[]): number | undefined {
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if (headers[i].length === 10 && headers[i].toLowerCase() === 'keep-alive') {
+      const match = /timeout\s*=\s*(\d+)/i.exec(headers[i + 1])
+      if (match) return Number(match[1]) * 1000
+    }
+  }
+  return undefined
+}
+
+function connectTimeout(): NodeJS.ErrnoException {
+  return Object.assign(new Error(`connect timed out after ${CONNECT_TIMEOUT_MS / 1000} s`), {code: 'ETIMEDOUT'})
+}
+
+function closedEarly(): NodeJS.ErrnoException {
+  return Object.assign(new Error('the server closed the connection before the response completed'), {code: SOCKET_CLOSED})
+}
+
+function protocolError(cause: Error): NodeJS.ErrnoException {
+  return Object.assign(new Error(`malformed HTTP response (${cause.message})`), {code: 'ERR_HTTP_PARSE'})
+}

@@ -1,0 +1,202 @@
+import net from 'node:net'
+import type {AddressInfo} from 'node:net'
+import {createMeasuredTransport, type MeasuredTransport} from '../../src/http/measured-transport.js'
+import {buildRequestBody} from '../../src/http/request-body.js'
+import type {PlannedRequest} from '../../src/http/transport.js'
+import {nowMs} from '../../src/record/clock.js'
+
+/**
+ * The measured path's own HTTP/1.1 connection (http1-connection.ts) against a raw TCP server that writes exact
+ * bytes: the framings and wire cases a conforming server may send that node:http never produces.
+ */
+
+const body = (stream: boolean) => buildRequestBody({id: 's1', messages: [{role: 'user', content: 'hello'}]}, {api: 'chat', model: 'm', stream, includeUsage: true})
+const planned = (stream: boolean, index = 0): PlannedRequest => ({level: 1, round: 1, index, sampleId: `s${index}`, promptPreview: 'hello', body: body(stream)})
+
+const answer = JSON.stringify({choices: [{message: {content: 'hi there'}, finish_reason: 'stop'}], usage: {prompt_tokens: 3, completion_tokens: 2}})
+const sse = (...events: string[]) => events.map((e) => `data: ${e}\n\n`).join('')
+const delta = (content: string) => JSON.stringify({choices: [{delta: {content}}]})
+const usage = JSON.stringify({choices: [], usage: {prompt_tokens: 3, completion_tokens: 2}})
+
+interface RawServer {
+  url: URL
+  /** Requests received, as [connection number, request head]. */
+  requests: [number, string][]
+  close(): Promise<void>
+}
+
+/** Answers each complete request (head + content-length body) with `reply(socket, n)`, n counting from 1. */
+async function rawServer(reply: (socket: net.Socket, n: number) => void): Promise<RawServer> {
+  const requests: [number, string][] = []
+  const sockets = new Set<net.Socket>()
+  let connections = 0
+  const server = net.createServer((socket) => {
+    const connection = ++connections
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    socket.on('error', () => {})
+    let buffered = Buffer.alloc(0)
+    socket.on('data', (chunk) => {
+      buffered = Buffer.concat([buffered, chunk])
+      for (;;) {
+        const end = buffered.indexOf('\r\n\r\n')
+        if (end < 0) return
+        const head = buffered.subarray(0, end).toString('latin1')
+        const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0)
+        if (buffered.length < end + 4 + length) return
+        buffered = buffered.subarray(end + 4 + length)
+        requests.push([connection, head])
+        reply(socket, requests.length)
+      }
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat/completions`),
+    requests,
+    close: async () => {
+      for (const socket of sockets) socket.destroy()
+      await new Promise((resolve) => server.close(resolve))
+    },
+  }
+}
+
+let server: RawServer | undefined
+let transport: MeasuredTransport | undefined
+afterEach(async () => {
+  await transport?.close()
+  await server?.close()
+  transport = server = undefined
+})
+
+const open = (target: RawServer, stream: boolean, timeoutMs = 5000) =>
+  (transport = createMeasuredTransport({endpoint: target.url, timeoutMs, maxSockets: 1, api: 'chat', stream}))
+const send = (stream: boolean, index = 0) => transport!.send(planned(stream, index), {queuedAtMs: nowMs()})
+
+test('the request goes out as HTTP/1.1 with host, headers and an exact content-length', async () => {
+  server = await rawServer((socket) => socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${answer.length}\r\n\r\n${answer}`))
+  open(server, false)
+  const record = await send(false)
+
+  expect(record).toMatchObject({ok: true, outputTokens: 2, inputTokens: 3})
+  const head = server.requests[0][1]
+  expect(head.split('\r\n')[0]).toBe('POST /v1/chat/completions HTTP/1.1')
+  expect(head).toContain(`host: ${server.url.host}`)
+  expect(head).toContain('content-type: application/json')
+  expect(head).toContain(`content-length: ${body(false).length}`)
+})
+
+test('a chunked stream split at every byte boundary is read whole, and the connection is kept', async () => {
+  const payload = sse(delta('Hel'), delta('lo'), usage, '[DONE]')
+  const chunked = `${payload.length.toString(16)}\r\n${payload}\r\n0\r\n\r\n`
+  server = await rawServer((socket) => {
+    socket.write('HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n')
+    // One byte per write, spread over loop turns: framing, SSE lines and JSON all arrive cut.
+    const bytes = Buffer.from(chunked)
+    let i = 0
+    const next = () => {
+      if (i < bytes.length) socket.write(bytes.subarray(i, ++i), () => setImmediate(next))
+    }
+    next()
+  })
+  open(server, true)
+  const first = await send(true, 0)
+  const second = await send(true, 1)
+
+  expect(first).toMatchObject({ok: true, contentChunks: 2, outputTokens: 2, outputPreview: 'Hello'})
+  expect(second).toMatchObject({ok: true, reusedConnection: true})
+  expect(server.requests.map(([c]) => c)).toEqual([1, 1])
+})
+
+test('a body without a length ends when the server closes; the next request opens a new connection', async () => {
+  server = await rawServer((socket) => socket.end(`HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n${sse(delta('a'), delta('b'), '[DONE]')}`))
+  open(server, true)
+  const first = await send(true, 0)
+  const second = await send(true, 1)
+
+  expect(first).toMatchObject({ok: true, contentChunks: 2})
+  expect(second).toMatchObject({ok: true, reusedConnection: false})
+  expect(server.requests.map(([c]) => c)).toEqual([1, 2])
+})
+
+test('Connection: close is honoured: the next request does not reuse the socket', async () => {
+  server = await rawServer((socket) => socket.write(`HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${answer.length}\r\n\r\n${answer}`))
+  open(server, false)
+  await send(false, 0)
+  const second = await send(false, 1)
+
+  expect(second).toMatchObject({ok: true, reusedConnection: false})
+  expect(server.requests.map(([c]) => c)).toEqual([1, 2])
+})
+
+test('1xx interim answers (100 Continue, 103 Early Hints) are skipped; the headers stamp is the real answer', async () => {
+  server = await rawServer((socket) => {
+    socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </x>; rel=preload\r\n\r\n')
+    setTimeout(() => socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${answer.length}\r\n\r\n${answer}`), 60)
+  })
+  open(server, false)
+  const record = await send(false)
+
+  expect(record).toMatchObject({ok: true, outputTokens: 2})
+  expect(record.headersAtMs! - record.sentAtMs).toBeGreaterThanOrEqual(50)
+})
+
+test('a server Keep-Alive timeout shorter than ours: an idle socket past it is not reused', async () => {
+  server = await rawServer((socket) => socket.write(`HTTP/1.1 200 OK\r\nkeep-alive: timeout=1\r\ncontent-type: application/json\r\ncontent-length: ${answer.length}\r\n\r\n${answer}`))
+  open(server, false)
+  await send(false, 0)
+  const soon = await send(false, 1)
+  // timeout=1 s, less the 1 s margin: the socket counts as idle-expired at once.
+  expect(soon).toMatchObject({ok: true, reusedConnection: false})
+  expect(server.requests.map(([c]) => c)).toEqual([1, 2])
+})
+
+test('a server that closes an idle socket: the next request opens a new one without an error', async () => {
+  server = await rawServer((socket) => {
+    socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${answer.length}\r\n\r\n${answer}`)
+    setTimeout(() => socket.end(), 10)
+  })
+  open(server, false)
+  await send(false, 0)
+  await new Promise((resolve) => setTimeout(resolve, 60))
+  const second = await send(false, 1)
+
+  expect(second).toMatchObject({ok: true, reusedConnection: false})
+})
+
+test('a response that is not HTTP becomes a clear error record, and the slot works again', async () => {
+  server = await rawServer((socket, n) => socket.write(n === 1 ? 'SSH-2.0-OpenSSH_9.6\r\n\r\n' : `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${answer.length}\r\n\r\n${answer}`))
+  open(server, false)
+  const bad = await send(false, 0)
+  const good = await send(false, 1)
+
+  expect(bad.ok).toBe(false)
+  expect(bad.error?.message).toMatch(/malformed HTTP response/)
+  expect(good).toMatchObject({ok: true, reusedConnection: false})
+})
+
+test('a connection dropped mid-body is a stream_cut record, not a hang', async () => {
+  server = await rawServer((socket) => {
+    socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${answer.length}\r\n\r\n${answer.slice(0, 10)}`)
+    setTimeout(() => socket.destroy(), 20)
+  })
+  open(server, false)
+  const record = await send(false)
+
+  expect(record.ok).toBe(false)
+  expect(record.error?.category).toBe('stream_cut')
+  expect(record.error?.message).toMatch(/closed the connection before the response completed/)
+})
+
+test('a refused connect is a connection error record', async () => {
+  const probe = net.createServer()
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  const port = (probe.address() as AddressInfo).port
+  await new Promise((resolve) => probe.close(resolve))
+  transport = createMeasuredTransport({endpoint: new URL(`http://127.0.0.1:${port}/v1/chat/completions`), timeoutMs: 5000, maxSockets: 1, api: 'chat', stream: false})
+  const record = await send(false)
+
+  expect(record.ok).toBe(false)
+  expect(record.error).toMatchObject({category: 'connection'})
+  expect(record.error?.message).toMatch(/ECONNREFUSED/)
+})
