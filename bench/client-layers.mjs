@@ -3,7 +3,9 @@
  * Where a non-streaming request's client time goes: the measured path cut into layers, each run alone in its own
  * process (pinned by run-all.js to the client core) against the bench target, at one concurrency. Each layer adds
  * one piece of what `dual-bench run` does per request:
- *   undici     undici's dispatch API, one Client per connection as the product's pool, body read and dropped
+ *   undici     undici's dispatch API, one Client per connection, body read and dropped: the reference the
+ *              product's own HTTP layer was chosen against (http/http1-connection.ts)
+ *   connection the product's HTTP layer alone: one Http1Connection per connection, body read and dropped
  *   transport  + the measured transport (record, timers, pacing, body parse, the run's cancel signal)
  *   runner     + the runner (plan, summary columns, SLO-free bookkeeping), records dropped
  * (the whole product, which adds requests.jsonl, is product-run.mjs). A first pass warms the code; the second is
@@ -17,6 +19,7 @@ import {setMaxListeners} from 'node:events'
 const require = createRequire(import.meta.url)
 const {Client} = require('undici')
 const {createMeasuredTransport, preconnect} = await import('../dist/http/measured-transport.js')
+const {Http1Connection} = await import('../dist/http/http1-connection.js')
 const {buildPlan} = await import('../dist/runner/plan.js')
 const {runPlan} = await import('../dist/runner/runner.js')
 
@@ -52,6 +55,25 @@ const passes = {
         while (next < N) await one(client, request(1, next++).body)
       }))
     }).finally(() => Promise.all(clients.map((client) => client.destroy())))
+  },
+  async connection() {
+    const plan = buildPlan(samples, [C], bodyOptions, {rounds: 1, salts: [undefined]})
+    const request = plan[0].prepare()
+    const target = {url: endpoint, insecure: false, idleLimitMs: 4000}
+    const connections = Array.from({length: C}, () => new Http1Connection(target))
+    const headers = ['content-type', 'application/json', 'accept', 'application/json']
+    const path = endpoint.pathname
+    const one = (connection, body) =>
+      new Promise((resolve, reject) => {
+        connection.dispatch({method: 'POST', path, headers, body}, {onHeaders() {}, onData() {}, onComplete: resolve, onError: reject})
+      })
+    await Promise.all(connections.map((connection) => one(connection, request(1, 0).body)))
+    return timed(async () => {
+      let next = 0
+      await Promise.all(connections.map(async (connection) => {
+        while (next < N) await one(connection, request(1, next++).body)
+      }))
+    }).finally(() => connections.forEach((connection) => connection.abort()))
   },
   async transport() {
     const plan = buildPlan(samples, [C], bodyOptions, {rounds: 1, salts: [undefined]})

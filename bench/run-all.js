@@ -127,7 +127,7 @@ try {
     // Where the product's time per request goes at c=256, layer by layer (each run alone, client core saturated, so
     // µs per request = 1 / req/s), next to autocannon's own CPU per request from the run above.
     const layers = {}
-    for (const layer of ['undici', 'transport', 'runner']) {
+    for (const layer of ['undici', 'connection', 'transport', 'runner']) {
       layers[layer] = await runChild('client-layers.mjs', {endpoint: `${target.base}/fast/v1/chat/completions`, concurrency: 256, requests: amount, layer})
     }
     results.a_layers_c256 = layers
@@ -136,8 +136,8 @@ try {
     const acUs = (1e6 * (ac.cpu_pct / 100) * ac.wall_s) / ac.requests
     row(
       '(a)',
-      'client µs per request, c=256: undici alone / + measured transport / + runner / + requests.jsonl (= dual-bench)',
-      `${us(layers.undici.requests_per_s)} / ${us(layers.transport.requests_per_s)} / ${us(layers.runner.requests_per_s)} / ${us(results.a_c256.product.requests_per_s)}`,
+      'client µs per request, c=256: HTTP connection alone (undici for reference) / + measured transport / + runner / + requests.jsonl (= dual-bench)',
+      `${us(layers.connection.requests_per_s)} (${us(layers.undici.requests_per_s)}) / ${us(layers.transport.requests_per_s)} / ${us(layers.runner.requests_per_s)} / ${us(results.a_c256.product.requests_per_s)}`,
       '',
       `autocannon: ${f(acUs, 1)} µs of CPU per request, so 0.8× of it at full speed needs ≤ ${f(acUs / 0.8, 1)} µs`,
     )
