@@ -15,7 +15,7 @@ export type StreamEffect = 'content' | 'none' | 'done' | 'error'
 
 /** Accumulated meaning of one response. */
 export interface StreamState {
-  /** Chunks with non-empty content or reasoning text (reasoning counts: it is generated output). */
+  /** Chunks with generated output: content, reasoning, refusal or tool-call text (all of it is generated). */
   contentChunks: number
   /** Start of the generated text (reasoning and content in arrival order), capped at OUTPUT_PREVIEW_CHARS. */
   outputPreview: string
@@ -39,7 +39,7 @@ export function createStreamState(): StreamState {
 
 /**
  * Applies one SSE event's data to `state`. Handles `[DONE]`, chat deltas (`content`, `reasoning_content`,
- * `reasoning`), completions `text`, usage in any chunk (llama.cpp puts usage and timings in the final
+ * `reasoning`, `refusal`, `tool_calls`), completions `text`, usage in any chunk (llama.cpp puts usage and timings in the final
  * chunk alongside finish_reason and a non-empty `choices`, so nothing is skipped because another field
  * was present), in-stream `{"error": …}` objects and malformed JSON.
  */
@@ -116,7 +116,9 @@ function applyChunk(state: StreamState, chunk: Record<string, any>, whole: boole
     let text: unknown
     if (part != null && typeof part === 'object') {
       text = nonEmpty(part.reasoning_content) ?? nonEmpty(part.reasoning)
-      const content = nonEmpty(part.content)
+      // Tool-call arguments and refusals are generated output too: a response that only calls a tool has its
+      // first token, its inter-token gaps and its chunk count in them.
+      const content = nonEmpty(part.content) ?? nonEmpty(part.refusal) ?? toolCallText(part)
       // A chunk may carry both a reasoning tail and the first content; keep both in the preview.
       if (content !== undefined) text = text === undefined ? content : (text as string) + content
     }
@@ -134,6 +136,23 @@ function applyChunk(state: StreamState, chunk: Record<string, any>, whole: boole
 
   if (chunk.usage != null || chunk.timings != null || chunk.meta_info != null) applyUsage(state, chunk)
   return effect
+}
+
+/**
+ * The generated text of a message's or delta's tool calls (`tool_calls[].function` name and arguments, or the
+ * legacy `function_call`), or undefined when there is none.
+ */
+function toolCallText(part: Record<string, any>): string | undefined {
+  const calls = part.tool_calls
+  if (calls == null && part.function_call == null) return undefined
+  let text = ''
+  for (const call of Array.isArray(calls) ? calls : [{function: part.function_call}]) {
+    const fn = call?.function
+    if (fn == null || typeof fn !== 'object') continue
+    if (typeof fn.name === 'string') text += fn.name
+    if (typeof fn.arguments === 'string') text += fn.arguments
+  }
+  return text === '' ? undefined : text
 }
 
 /** Token counts and cached-token count, recording which server convention supplied the latter. */

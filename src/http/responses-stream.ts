@@ -18,6 +18,8 @@ const TEXT_DELTA_EVENTS = new Set([
   'response.reasoning_text.delta',
   'response.reasoning_summary_text.delta',
   'response.refusal.delta',
+  // A function call's arguments are generated output too.
+  'response.function_call_arguments.delta',
 ])
 
 /**
@@ -101,6 +103,10 @@ function textPartsOf(item: unknown): string[] {
   }
   if (it.type === 'reasoning') collect(it.summary)
   collect(it.content)
+  if (it.type === 'function_call') {
+    const call = `${typeof it.name === 'string' ? it.name : ''}${typeof it.arguments === 'string' ? it.arguments : ''}`
+    if (call !== '') out.push(call)
+  }
   return out
 }
 

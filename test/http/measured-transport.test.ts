@@ -106,6 +106,16 @@ describe('timing', () => {
     expect(record.contentChunks).toBe(2)
   })
 
+  test('a response that only calls a tool: TTFT is its first tool-call delta, every delta a chunk', async () => {
+    const call = (fn: Record<string, string>) => ({choices: [{index: 0, delta: {tool_calls: [{index: 0, function: fn}]}, finish_reason: null}]})
+    const record = await sendOne({
+      body: [{wait: 50}, {sse: call({name: 'get_weather', arguments: ''})}, {wait: 30}, {sse: call({arguments: '{"city":"Paris"}'})}, {sse: chatChunk({}, {}, 'tool_calls')}, {sse: '[DONE]'}],
+    })
+    expect(record).toMatchObject({ok: true, contentChunks: 2, finishReason: 'tool_calls', outputPreview: 'get_weather{"city":"Paris"}'})
+    expectNear(record.firstTokenAtMs! - writeAt('get_weather'), 0)
+    expect(record.chunkOffsetsMs).toHaveLength(2)
+  })
+
   test('`: ping` comments before the first token do not count as a token', async () => {
     const record = await sendOne({body: [{raw: ': ping\n\n'}, {wait: 40}, {raw: ': ping\n\n'}, {wait: 40}, ...openAiStream({tokens: 2})]})
     expect(record.ok).toBe(true)

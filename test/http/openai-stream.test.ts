@@ -68,6 +68,30 @@ describe('openai-stream reducer', () => {
     expect(state.contentChunks).toBe(3)
   })
 
+  test('tool-call deltas (vLLM/OpenAI shape) and refusals count as content; their text goes to the preview', () => {
+    const call = (fn: Record<string, string>, id?: string) => JSON.stringify({choices: [{index: 0, delta: {tool_calls: [{index: 0, ...(id ? {id, type: 'function'} : {}), function: fn}]}}]})
+    const {state, effects} = run([
+      JSON.stringify({choices: [{index: 0, delta: {role: 'assistant', content: null}}]}),
+      call({name: 'get_weather', arguments: ''}, 'call_1'),
+      call({arguments: '{"city": '}),
+      call({arguments: '"Paris"}'}),
+      JSON.stringify({choices: [{index: 0, delta: {}, finish_reason: 'tool_calls'}]}),
+      JSON.stringify({choices: [{index: 0, delta: {refusal: 'I cannot'}}]}),
+    ])
+    expect(effects).toEqual(['none', 'content', 'content', 'content', 'none', 'content'])
+    expect(state.contentChunks).toBe(4)
+    expect(state.outputPreview).toBe('get_weather{"city": "Paris"}I cannot')
+    expect(state.finishReason).toBe('tool_calls')
+  })
+
+  test('a tool call without a name or arguments yet (id only) is not a token; the legacy function_call is', () => {
+    const {effects} = run([
+      JSON.stringify({choices: [{delta: {tool_calls: [{index: 0, id: 'call_1', type: 'function', function: {}}]}}]}),
+      JSON.stringify({choices: [{delta: {function_call: {name: 'lookup', arguments: '{}'}}}]}),
+    ])
+    expect(effects).toEqual(['none', 'content'])
+  })
+
   test('completions text chunks', () => {
     const {state, effects} = run([JSON.stringify({choices: [{text: 'a', finish_reason: null}]}), JSON.stringify({choices: [{text: '', finish_reason: 'length'}]})])
     expect(effects).toEqual(['content', 'none'])

@@ -80,6 +80,19 @@ describe('applyResponsesStreamEvent', () => {
     expect(s2.outputPreview).toBe('hmm')
   })
 
+  test('function-call argument deltas count as content (TTFT of a response that only calls a tool)', () => {
+    const state = createStreamState()
+    const ev = (type: string, body: Record<string, unknown>) => JSON.stringify({type, ...body})
+    const effects = [
+      ev('response.output_item.added', {output_index: 0, item: {id: 'fc_1', type: 'function_call', name: 'get_weather', arguments: ''}}),
+      ev('response.function_call_arguments.delta', {item_id: 'fc_1', output_index: 0, delta: '{"city":'}),
+      ev('response.function_call_arguments.delta', {item_id: 'fc_1', output_index: 0, delta: '"Paris"}'}),
+      ev('response.function_call_arguments.done', {item_id: 'fc_1', output_index: 0, arguments: '{"city":"Paris"}'}),
+    ].map((d) => applyResponsesStreamEvent(state, d))
+    expect(effects).toEqual(['none', 'content', 'content', 'none'])
+    expect(state.outputPreview).toBe('{"city":"Paris"}')
+  })
+
   test('an empty delta is not a token', () => {
     const state = createStreamState()
     expect(applyResponsesStreamEvent(state, JSON.stringify({type: 'response.output_text.delta', delta: '', sequence_number: 1}))).toBe('none')
