@@ -79,7 +79,7 @@ export class Http1Connection {
   private handler: ResponseHandler | undefined = undefined
   private readonly parser: Parser
   private keepAlive = false
-  /** Whether the current response's headers have come (a 1xx interim answer is skipped). */
+  /** The message being parsed is a 1xx interim answer, skipped. */
   private interim = false
   private idleSinceMs = 0
   private idleLimitMs: number
@@ -198,9 +198,16 @@ export class Http1Connection {
   private encode(request: OutgoingRequest): Buffer {
     const head = this.head
     if (head.method !== request.method || head.path !== request.path || head.headers !== request.headers) {
-      let text = `${request.method} ${request.path} HTTP/1.1\r\nhost: ${this.target.url.host}\r\n`
-      for (let i = 0; i + 1 < request.headers.length; i += 2) text += `${request.headers[i]}: ${request.headers[i + 1]}\r\n`
-      this.head = {method: request.method, path: request.path, headers: request.headers, text}
+      let host = `host: ${this.target.url.host}\r\n`
+      let fields = ''
+      for (let i = 0; i + 1 < request.headers.length; i += 2) {
+        const name = request.headers[i].toLowerCase()
+        // A user's Host (a virtual host behind an ingress) replaces ours; the body's length is ours to say.
+        if (name === 'host') host = ''
+        else if (name === 'content-length' || name === 'transfer-encoding') continue
+        fields += `${request.headers[i]}: ${request.headers[i + 1]}\r\n`
+      }
+      this.head = {method: request.method, path: request.path, headers: request.headers, text: `${request.method} ${request.path} HTTP/1.1\r\n${host}${fields}`}
     }
     const body = request.body
     const text = body === undefined ? `${this.head.text}\r\n` : `${this.head.text}content-length: ${body.length}\r\n\r\n`

@@ -86,6 +86,17 @@ test('the request goes out as HTTP/1.1 with host, headers and an exact content-l
   expect(head).toContain(`content-length: ${body(false).length}`)
 })
 
+test("a user's Host header replaces ours, and a user's Content-Length never goes out beside the real one", async () => {
+  server = await rawServer((socket) => socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${answer.length}\r\n\r\n${answer}`))
+  transport = createMeasuredTransport({endpoint: server.url, timeoutMs: 5000, maxSockets: 1, api: 'chat', stream: false, headers: {Host: 'llm.internal', 'Content-Length': '5'}})
+  const record = await send(false)
+
+  expect(record.ok).toBe(true)
+  const head = server.requests[0][1]
+  expect(head.match(/^host:.*$/gim)).toEqual(['Host: llm.internal'])
+  expect(head.match(/^content-length:.*$/gim)).toEqual([`content-length: ${body(false).length}`])
+})
+
 test('a chunked stream split at every byte boundary is read whole, and the connection is kept', async () => {
   const payload = sse(delta('Hel'), delta('lo'), usage, '[DONE]')
   const chunked = `${payload.length.toString(16)}\r\n${payload}\r\n0\r\n\r\n`
