@@ -14,6 +14,8 @@ const body = (stream: boolean) => buildRequestBody({id: 's1', messages: [{role: 
 const planned = (stream: boolean, index = 0): PlannedRequest => ({level: 1, round: 1, index, sampleId: `s${index}`, promptPreview: 'hello', body: body(stream)})
 
 const answer = JSON.stringify({choices: [{message: {content: 'hi there'}, finish_reason: 'stop'}], usage: {prompt_tokens: 3, completion_tokens: 2}})
+/** A whole 200 answer with `answer` as its JSON body; `extra` header lines go before the framing ones. */
+const okAnswer = (extra = '') => `HTTP/1.1 200 OK\r\n${extra}content-type: application/json\r\ncontent-length: ${answer.length}\r\n\r\n${answer}`
 const sse = (...events: string[]) => events.map((e) => `data: ${e}\n\n`).join('')
 const delta = (content: string) => JSON.stringify({choices: [{delta: {content}}]})
 const usage = JSON.stringify({choices: [], usage: {prompt_tokens: 3, completion_tokens: 2}})
@@ -74,7 +76,7 @@ const open = (target: RawServer, stream: boolean, timeoutMs = 5000) =>
 const send = (stream: boolean, index = 0) => transport!.send(planned(stream, index), {queuedAtMs: nowMs()})
 
 test('the request goes out as HTTP/1.1 with host, headers and an exact content-length', async () => {
-  server = await rawServer((socket) => socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${answer.length}\r\n\r\n${answer}`))
+  server = await rawServer((socket) => socket.write(okAnswer()))
   open(server, false)
   const record = await send(false)
 
@@ -87,7 +89,7 @@ test('the request goes out as HTTP/1.1 with host, headers and an exact content-l
 })
 
 test("a user's Host header replaces ours, and a user's Content-Length never goes out beside the real one", async () => {
-  server = await rawServer((socket) => socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${answer.length}\r\n\r\n${answer}`))
+  server = await rawServer((socket) => socket.write(okAnswer()))
   transport = createMeasuredTransport({endpoint: server.url, timeoutMs: 5000, maxSockets: 1, api: 'chat', stream: false, headers: {Host: 'llm.internal', 'Content-Length': '5'}})
   const record = await send(false)
 
@@ -131,7 +133,7 @@ test('a body without a length ends when the server closes; the next request open
 })
 
 test('Connection: close is honoured: the next request does not reuse the socket', async () => {
-  server = await rawServer((socket) => socket.write(`HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${answer.length}\r\n\r\n${answer}`))
+  server = await rawServer((socket) => socket.write(okAnswer('connection: close\r\n')))
   open(server, false)
   await send(false, 0)
   const second = await send(false, 1)
@@ -143,7 +145,7 @@ test('Connection: close is honoured: the next request does not reuse the socket'
 test('1xx interim answers (100 Continue, 103 Early Hints) are skipped; the headers stamp is the real answer', async () => {
   server = await rawServer((socket) => {
     socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </x>; rel=preload\r\n\r\n')
-    setTimeout(() => socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${answer.length}\r\n\r\n${answer}`), 60)
+    setTimeout(() => socket.write(okAnswer()), 60)
   })
   open(server, false)
   const record = await send(false)
@@ -153,7 +155,7 @@ test('1xx interim answers (100 Continue, 103 Early Hints) are skipped; the heade
 })
 
 test('a server Keep-Alive timeout shorter than ours: an idle socket past it is not reused', async () => {
-  server = await rawServer((socket) => socket.write(`HTTP/1.1 200 OK\r\nkeep-alive: timeout=1\r\ncontent-type: application/json\r\ncontent-length: ${answer.length}\r\n\r\n${answer}`))
+  server = await rawServer((socket) => socket.write(okAnswer('keep-alive: timeout=1\r\n')))
   open(server, false)
   await send(false, 0)
   const soon = await send(false, 1)
@@ -164,7 +166,7 @@ test('a server Keep-Alive timeout shorter than ours: an idle socket past it is n
 
 test('a server that closes an idle socket: the next request opens a new one without an error', async () => {
   server = await rawServer((socket) => {
-    socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${answer.length}\r\n\r\n${answer}`)
+    socket.write(okAnswer())
     setTimeout(() => socket.end(), 10)
   })
   open(server, false)
@@ -176,7 +178,7 @@ test('a server that closes an idle socket: the next request opens a new one with
 })
 
 test('a response that is not HTTP becomes a clear error record, and the slot works again', async () => {
-  server = await rawServer((socket, n) => socket.write(n === 1 ? 'SSH-2.0-OpenSSH_9.6\r\n\r\n' : `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${answer.length}\r\n\r\n${answer}`))
+  server = await rawServer((socket, n) => socket.write(n === 1 ? 'SSH-2.0-OpenSSH_9.6\r\n\r\n' : okAnswer()))
   open(server, false)
   const bad = await send(false, 0)
   const good = await send(false, 1)
