@@ -1,7 +1,12 @@
 /**
  * One HTTP/1.1 keep-alive connection of the measured path, serving one request at a time: the request written
  * in one piece on a net/tls socket, the response parsed by http-parser-js, each socket read stamped in our own
- * 'data' listener before its bytes are parsed (no other listener runs ahead of it).
+ * read callback before its bytes are parsed (no other listener runs ahead of it).
+ *
+ * Plain TCP sockets read into one buffer shared by every connection of the thread (net's `onread`), parsed before
+ * the next read can land there: no ArrayBuffer and no stream machinery per read. Measured: +8 % non-streaming
+ * req/s at c=256 (43.7 → 47.3 k), and at 256 streams the GC's sweep of per-read buffers went from 13 to 1.5 ms per
+ * run. TLS sockets cannot read into a caller's buffer and keep the 'data' event.
  *
  * Why not a client library here (measured side by side on one client core against the bench target, 256
  * connections, non-streaming, body read and dropped): undici's dispatch API costs 16.2–16.7 µs of client CPU
@@ -28,7 +33,7 @@ interface ParserClass {
   kOnMessageComplete: number
 }
 interface Parser {
-  execute(chunk: Buffer): number | Error
+  execute(chunk: Buffer, start: number, length: number): number | Error
   finish(): void | Error
   reinitialize(kind: number): void
   [callback: number]: (...args: any[]) => unknown
@@ -42,9 +47,13 @@ interface ParsedHead {
 
 const CONNECT_TIMEOUT_MS = 10_000
 
+/** Where plain TCP sockets read (see the file comment); the size of a socket read libuv asks for. */
+const SHARED_READ_BUFFER = Buffer.allocUnsafe(64 * 1024)
+
 /** What a response is told, in order: headers, body pieces, then complete — or an error at any point. */
 export interface ResponseHandler {
   onHeaders(statusCode: number, rawHeaders: string[], statusText: string): void
+  /** A piece of the body, valid only during the call (the connection's read buffer is reused): copy what you keep. */
   onData(chunk: Buffer): void
   onComplete(): void
   onError(err: NodeJS.ErrnoException): void
@@ -124,9 +133,9 @@ export class Http1Connection {
     const startedAtMs = nowMs()
     this.connects++
     this.connectMs = undefined
-    const socket = this.secure
+    const socket: net.Socket = this.secure
       ? tls.connect({host, port: this.port, servername: net.isIP(host) ? undefined : host, rejectUnauthorized: !insecure, ALPNProtocols: ['http/1.1']})
-      : net.connect({host, port: this.port})
+      : net.connect({host, port: this.port, onread: {buffer: SHARED_READ_BUFFER, callback: (length) => this.parse(socket, SHARED_READ_BUFFER, length, nowMs())}})
     socket.setNoDelay(true)
     // As undici's default: a host that never answers the connect fails in seconds, not after the kernel's ~2 min.
     socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(connectTimeout()))
@@ -134,7 +143,7 @@ export class Http1Connection {
       socket.setTimeout(0)
       if (this.socket === socket) this.connectMs = nowMs() - startedAtMs
     })
-    socket.on('data', (chunk: Buffer) => this.parse(socket, chunk, nowMs()))
+    if (this.secure) socket.on('data', (chunk: Buffer) => this.parse(socket, chunk, chunk.length, nowMs()))
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (this.socket === socket) this.fail(err)
     })
@@ -152,12 +161,14 @@ export class Http1Connection {
     return socket
   }
 
-  /** Parses one socket read that arrived at `atMs`. */
-  private parse(socket: net.Socket, chunk: Buffer, atMs: number): void {
-    if (this.socket !== socket) return
+  /** Parses one socket read (the first `length` bytes of `chunk`) that arrived at `atMs`. */
+  private parse(socket: net.Socket, chunk: Buffer, length: number, atMs: number): true {
+    // Always true: with `onread`, false would pause the socket.
+    if (this.socket !== socket) return true
     this.readAtMs = atMs
-    const result = this.parser.execute(chunk)
+    const result = this.parser.execute(chunk, 0, length)
     if (result instanceof Error) this.fail(protocolError(result))
+    return true
   }
 
   private onHead(info: ParsedHead): void {

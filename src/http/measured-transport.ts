@@ -375,7 +375,8 @@ class Attempt implements ResponseHandler {
       this.stamp = this.slot.connection.readAtMs
       this.sse!.feed(chunk)
     } else if (this.mode === 'whole' || this.size < ERROR_BODY_BYTES) {
-      ;(this.parts ??= []).push(chunk)
+      // A copy: the chunk lives in the connection's read buffer, which the next read overwrites.
+      ;(this.parts ??= []).push(Buffer.from(chunk))
       this.size += chunk.length
     }
   }

@@ -121,6 +121,19 @@ test('a chunked stream split at every byte boundary is read whole, and the conne
   expect(server.requests.map(([c]) => c)).toEqual([1, 1])
 })
 
+test('a JSON body that comes in several reads, each landing where the previous one was read, is read whole', async () => {
+  server = await rawServer((socket) => {
+    const bytes = Buffer.from(okAnswer())
+    // Three writes, 5 ms apart: three socket reads, each into the read buffer the one before used.
+    const cuts = [0, bytes.length - answer.length + 10, bytes.length - 20, bytes.length]
+    cuts.slice(1).forEach((end, i) => setTimeout(() => socket.write(bytes.subarray(cuts[i], end)), 5 * i))
+  })
+  open(server, false)
+  const record = await send(false)
+
+  expect(record).toMatchObject({ok: true, outputTokens: 2, inputTokens: 3, outputPreview: 'hi there'})
+})
+
 test('a body without a length ends when the server closes; the next request opens a new connection', async () => {
   server = await rawServer((socket) => socket.end(`HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n${sse(delta('a'), delta('b'), '[DONE]')}`))
   open(server, true)
