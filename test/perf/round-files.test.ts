@@ -119,6 +119,20 @@ describe('streamed round files', () => {
     const {readdir} = await import('node:fs/promises')
     expect(await readdir(dir)).toEqual([])
   })
+
+  test('requests.jsonl lines reach the file on their own, without a flush, within a fraction of a second', async () => {
+    const jsonl = path.join(dir, 'requests.jsonl')
+    const appender = new JsonlAppender(jsonl)
+    const [record] = roundRecords(1)
+    appender.write(record)
+    let text = ''
+    for (const deadline = Date.now() + 2000; text === '' && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      text = await readFile(jsonl, 'utf8').catch(() => '')
+    }
+    await appender.close()
+    expect(text).toBe(JSON.stringify(record) + '\n')
+  })
 })
 
 describe('the product path writes what the in-memory writer would have', () => {
