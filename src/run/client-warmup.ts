@@ -39,6 +39,11 @@ export interface WarmupOptions {
   requests?: number
   /** The run's Ctrl-C signal: the rehearsal stops starting requests when it fires. */
   stop?: AbortSignal
+  /**
+   * The run's second-Ctrl-C signal, which the measured path watches: the rehearsal must see the very signal the run
+   * will (see warmUpClient).
+   */
+  cancel?: AbortSignal
 }
 
 export interface WarmupResult {
@@ -85,10 +90,12 @@ export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
     }))
     const body = {api: opts.api, model: MODEL, stream: opts.stream, includeUsage: true}
     const plan = buildPlan(samples, LEVELS, body, {rounds: 2, salts: LEVELS.map((c) => `[dual-bench warm-up ${c}]`)})
-    // Present as in a real run, so the code that listens to them is warm too; `cancel` is never aborted (a rehearsal
-    // request ends within milliseconds).
+    // The run's own signals, so the code that reads them is warmed on them: a signal's hidden class depends on its
+    // history (setMaxListeners, a listener added once), and code optimized for a fresh one was thrown away by the
+    // run's first requests ("wrong map"), then re-optimized only after a few waves, on the client's core, at wave
+    // boundaries. A second Ctrl-C during the rehearsal cancels its requests, which is what it means anyway.
     const stop = opts.stop ?? new AbortController().signal
-    const cancel = new AbortController().signal
+    const cancel = opts.cancel ?? new AbortController().signal
     for (const level of plan) {
       if (stop.aborted) break
       await runPlan([level], {

@@ -186,7 +186,7 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
     try {
       const toMeasure = plan.reduce((n, level) => n + level.rounds * level.size, 0) - (io.resume?.completed.size ?? 0)
       if (config.clientWarmup && toMeasure > 0) {
-        await warmUpClientAndSay({api: config.api, stream: config.stream, slo, stop: io.stop}, {log: (line) => io.log(line), warn})
+        await warmUpClientAndSay({api: config.api, stream: config.stream, slo, stop: io.stop, cancel: io.cancel}, {log: (line) => io.log(line), warn})
       }
       levels = await runPlan(plan, {
         createTransport: (maxSockets) => {

@@ -100,3 +100,10 @@ test('Ctrl-C during the rehearsal stops it early, and nothing is said about it',
   expect(result.ok).toBeLessThan(result.requests)
   expect(result.quietMs).toBe(0)
 })
+
+test("the rehearsal's requests watch the run's own cancel signal: a second Ctrl-C cancels them", async () => {
+  // The very signal object matters (its hidden class is what the warmed code is optimized for), and so does the
+  // behaviour: a cancelled run does not go on rehearsing.
+  const result = await warmUpClient({api: 'chat', stream: true, requests: 8, cancel: AbortSignal.abort()})
+  expect(result).toMatchObject({ok: 0, requests: 32, stopped: false})
+})
