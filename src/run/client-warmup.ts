@@ -1,13 +1,15 @@
-import {devNull} from 'node:os'
+import {mkdtemp, rm} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
 import {createMeasuredTransport, preconnect} from '../http/measured-transport.js'
 import type {ApiKind} from '../http/transport.js'
 import type {Sample} from '../dataset/sample.js'
-import {recordWriter, RoundLineIndex} from '../output/round-files.js'
+import {recordsInPlanOrder, recordWriter, RoundLineIndex, writeRoundFiles} from '../output/round-files.js'
 import {JsonlAppender} from '../output/write.js'
 import {nowMs} from '../record/clock.js'
 import {runPlan} from '../runner/runner.js'
 import {buildPlan} from '../runner/plan.js'
-import {startSimulator} from '../sim/index.js'
+import {startSimulator, type Simulator} from '../sim/index.js'
 import type {Slo} from '../slo/slo.js'
 
 /**
@@ -60,7 +62,7 @@ export interface WarmupResult {
 /**
  * Rehearses the measured path before the first level's clock starts: the runner and the measured transport run two
  * levels of two rounds against the built-in simulator in this process, on 127.0.0.1 (nothing reaches the endpoint),
- * and every result is dropped. Then it waits until the process has gone quiet, i.e. V8's background compiler has
+ * and every result (records, round files, in a temporary directory) is dropped. Then it waits until the process has gone quiet, i.e. V8's background compiler has
  * finished the code the rehearsal made hot.
  *
  * Why: a fresh process runs the per-chunk and per-request code (HTTP parsing, SSE, JSON, records) interpreted,
@@ -72,13 +74,15 @@ export interface WarmupResult {
  * chunks have other fields, which costs a recompile of a few functions, not of the whole path.
  */
 export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
-  const sim = await startSimulator({model: MODEL, itlMs: 0, baseTtftMs: 0, prefillMsPerToken: 0, serialPrefill: false, defaultOutputTokens: TOKENS})
+  // The run's own record path (serialize, append, note the line) and round end, in a directory removed afterwards.
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'dual-bench-warmup-'))
+  const jsonl = path.join(dir, 'requests.jsonl')
+  const appender = new JsonlAppender(jsonl)
   const started = nowMs()
+  let sim: Simulator | undefined
   let ok = 0
-  let sink: JsonlAppender | undefined
   try {
-    // The run's own record path (serialize, append, note the line), on the null device.
-    sink = new JsonlAppender(devNull)
+    sim = await startSimulator({model: MODEL, itlMs: 0, baseTtftMs: 0, prefillMsPerToken: 0, serialPrefill: false, defaultOutputTokens: TOKENS})
     const endpoint = new URL(opts.api === 'chat' ? '/v1/chat/completions' : opts.api === 'completions' ? '/v1/completions' : '/v1/responses', sim.url)
     // Planned like the real run (buildPlan), so the objects the hot code sees have the same shapes; half the samples
     // carry an input length, as truncated datasets do, so both record shapes are warm.
@@ -96,14 +100,21 @@ export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
     // boundaries. A second Ctrl-C during the rehearsal cancels its requests, which is what it means anyway.
     const stop = opts.stop ?? new AbortController().signal
     const cancel = opts.cancel ?? new AbortController().signal
+    const lines = new RoundLineIndex(size)
     for (const level of plan) {
       if (stop.aborted) break
       await runPlan([level], {
         createTransport: (maxSockets) => createMeasuredTransport({endpoint, timeoutMs: 30_000, maxSockets, api: opts.api, stream: opts.stream}),
         preconnect: (transport, n) => preconnect(transport, n),
-        onRecord: recordWriter(sink, new RoundLineIndex(size)),
-        onRound: (summary) => {
+        onRecord: recordWriter(appender, lines),
+        onRound: async (summary, columns) => {
           ok += summary.successful_requests
+          // The run's round end too: records parsed back from requests.jsonl have another hidden class than those
+          // built in flight, and code that first met them in the run was thrown away there, then re-optimized
+          // during the next round's first wave.
+          await appender.flush()
+          const records = recordsInPlanOrder(jsonl, columns.size, lines.take(summary.concurrency, summary.round))
+          await writeRoundFiles({jsonFile: path.join(dir, 'round.json'), csvFile: path.join(dir, 'round.csv'), configuration: {}, summary, slo: opts.slo, records})
         },
         slo: opts.slo,
         session: 1,
@@ -112,7 +123,8 @@ export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
       })
     }
   } finally {
-    await Promise.all([sim.close(), sink?.close()])
+    await Promise.all([sim?.close(), appender.close()])
+    await rm(dir, {recursive: true, force: true})
   }
   const rehearsalMs = nowMs() - started
   const stopped = opts.stop?.aborted === true

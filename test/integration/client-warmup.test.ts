@@ -5,7 +5,7 @@
  */
 import {spawn} from 'node:child_process'
 import {once} from 'node:events'
-import {mkdtemp, readFile, rm} from 'node:fs/promises'
+import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {buildRunConfig} from '../../src/config/run-config.js'
@@ -35,6 +35,14 @@ test.each<[ApiKind, boolean]>([
   expect(result).toMatchObject({ok: 96, requests: 96}) // 2 levels × 2 rounds × 24
   expect(result.rehearsalMs).toBeGreaterThan(0)
   expect(result.quietMs).toBeGreaterThanOrEqual(0)
+})
+
+test('the rehearsal (records and round files, as in a run) leaves no temporary directory behind', async () => {
+  const ours = async () => (await readdir(os.tmpdir())).filter((name) => name.startsWith('dual-bench-warmup-')).sort()
+  const before = await ours()
+  const result = await warmUpClient({api: 'chat', stream: true, requests: 8})
+  expect(result.ok).toBe(32)
+  expect(await ours()).toEqual(before)
 })
 
 test('with the warm-up, the endpoint sees exactly the measured requests and the results hold nothing else', async () => {
