@@ -62,8 +62,8 @@ export interface WarmupResult {
 /**
  * Rehearses the measured path before the first level's clock starts: the runner and the measured transport run two
  * levels of two rounds against the built-in simulator in this process, on 127.0.0.1 (nothing reaches the endpoint),
- * and every result (records, round files, in a temporary directory) is dropped. Then it waits until the process has gone quiet, i.e. V8's background compiler has
- * finished the code the rehearsal made hot.
+ * and every result (records, round files, in a temporary directory) is dropped. Then it waits until the process
+ * has gone quiet, i.e. V8's background compiler has finished the code the rehearsal made hot.
  *
  * Why: a fresh process runs the per-chunk and per-request code (HTTP parsing, SSE, JSON, records) interpreted,
  * several times slower, and V8 then compiles it on background threads that share the client's core; sampled with
