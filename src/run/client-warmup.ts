@@ -15,7 +15,7 @@ import type {Slo} from '../slo/slo.js'
 /**
  * Rehearsal size. Per-request functions (the runner's loop, a request's set-up and finish, the HTTP connection's)
  * are called once per request, so they reach V8's optimizing tier only after many: with 2 × 192 requests several
- * of them were still compiled during the measured waves; with 2048 in all (≈ 1.2 s on one busy core) few are.
+ * of them were still compiled during the measured waves; with 2048 in all few are.
  */
 /**
  * Two levels, each run on its own as a run's levels are: each has its own transport and its own record writer, so V8
@@ -27,6 +27,13 @@ const LEVELS = [64, 32]
 /** Requests per round of each level. */
 const REQUESTS = 512
 const TOKENS = 16
+/**
+ * The simulator's inter-token gap: 1 ms puts each token in its own write, as a real server does, so the per-read code
+ * (the socket callback, the chunked framing) gets hot too. With every token in one write it was first optimized during
+ * the run's first wave: sampled with perf, the compiler thread then took ≈ 30 % of the client core while the first
+ * tokens arrived. Costs ≈ 0.5 s of rehearsal.
+ */
+const ITL_MS = 1
 const MODEL = 'dual-bench-warmup'
 /** Longest wait for the background compiler to finish after the rehearsal. */
 const QUIET_LIMIT_MS = 500
@@ -82,7 +89,7 @@ export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
   let sim: Simulator | undefined
   let ok = 0
   try {
-    sim = await startSimulator({model: MODEL, itlMs: 0, baseTtftMs: 0, prefillMsPerToken: 0, serialPrefill: false, defaultOutputTokens: TOKENS})
+    sim = await startSimulator({model: MODEL, itlMs: ITL_MS, baseTtftMs: 0, prefillMsPerToken: 0, serialPrefill: false, defaultOutputTokens: TOKENS})
     const endpoint = new URL(opts.api === 'chat' ? '/v1/chat/completions' : opts.api === 'completions' ? '/v1/completions' : '/v1/responses', sim.url)
     // Planned like the real run (buildPlan), so the objects the hot code sees have the same shapes; half the samples
     // carry an input length, as truncated datasets do, so both record shapes are warm.
