@@ -10,8 +10,8 @@
  *
  * Why not a client library here (measured side by side on one client core against the bench target, 256
  * connections, non-streaming, body read and dropped): undici's dispatch API costs 16.2–16.7 µs of client CPU
- * per request, this 13.1–14.9 µs — at ≈ 25 µs for a whole request of the product, that is the largest cut
- * left — and with undici the stamp needed a second 'readable' listener prepended to its own. node:http's
+ * per request, this 13.1–14.9 µs — when a whole request of the product cost ≈ 25 µs, the largest cut left — and
+ * with undici the stamp needed a second 'readable' listener prepended to its own. node:http's
  * ClientRequest/IncomingMessage machinery gives under half undici's requests/s. The parser is a library
  * (http-parser-js, the one autocannon uses; Node's internal llhttp binding measured the same and is not a public
  * API); only the connection's life is ours: connect, one request at a time, keep-alive and its limits.
