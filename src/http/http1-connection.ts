@@ -104,7 +104,8 @@ export class Http1Connection {
     const parser = (this.parser = new HTTPParser(HTTPParser.RESPONSE))
     parser[HTTPParser.kOnHeadersComplete] = (info: ParsedHead) => this.onHead(info)
     parser[HTTPParser.kOnBody] = (chunk: Buffer, offset: number, length: number) => {
-      if (!this.interim) this.handler?.onData(chunk.subarray(offset, offset + length))
+      // http-parser-js hands a view of just the piece (offset 0): no second view per piece.
+      if (!this.interim) this.handler?.onData(offset === 0 && length === chunk.length ? chunk : chunk.subarray(offset, offset + length))
     }
     parser[HTTPParser.kOnMessageComplete] = () => this.onMessageComplete()
   }
