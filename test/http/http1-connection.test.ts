@@ -134,6 +134,21 @@ test('a JSON body that comes in several reads, each landing where the previous o
   expect(record).toMatchObject({ok: true, outputTokens: 2, inputTokens: 3, outputPreview: 'hi there'})
 })
 
+test('a UTF-8 character cut between two reads of a stream comes out whole', async () => {
+  const payload = Buffer.from(sse(delta('漢字🎉'), usage, '[DONE]'))
+  const cut = payload.indexOf(Buffer.from('🎉')) + 2 // inside the 4-byte emoji
+  server = await rawServer((socket) => {
+    socket.write(`HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: ${payload.length}\r\n\r\n`)
+    socket.write(payload.subarray(0, cut))
+    // A second read, into the buffer the first one was read into.
+    setTimeout(() => socket.write(payload.subarray(cut)), 5)
+  })
+  open(server, true)
+  const record = await send(true)
+
+  expect(record).toMatchObject({ok: true, contentChunks: 1, outputPreview: '漢字🎉'})
+})
+
 test('a body without a length ends when the server closes; the next request opens a new connection', async () => {
   server = await rawServer((socket) => socket.end(`HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n${sse(delta('a'), delta('b'), '[DONE]')}`))
   open(server, true)
