@@ -101,6 +101,20 @@ export function parseBodyObject(state: StreamState, text: string): Record<string
   return body as Record<string, any>
 }
 
+/**
+ * Appends generated text to the preview until it is OUTPUT_PREVIEW_CHARS long. The preview is made flat each time:
+ * `a + b` is a rope node pointing at both, so a preview grown token by token was a chain of one node and one token
+ * string per chunk, alive all stream long; at 256 streams those chains were a large part of what every young-generation
+ * collection copied (its pause stops the event loop, and first tokens arriving meanwhile are stamped late).
+ */
+export function addToPreview(state: StreamState, text: string): void {
+  if (state.outputPreview.length >= OUTPUT_PREVIEW_CHARS) return
+  const preview = (state.outputPreview + text).slice(0, OUTPUT_PREVIEW_CHARS)
+  // Reading a character flattens a rope in place (V8 copies it into one string); the pieces become garbage.
+  preview.charCodeAt(0)
+  state.outputPreview = preview
+}
+
 function applyChunk(state: StreamState, chunk: Record<string, any>, whole: boolean): StreamEffect {
   // vLLM and OpenAI wrap it as {"error": {...}}; older vLLM sends a bare ErrorResponse {"object": "error"}.
   if (chunk.error != null || chunk.object === 'error') {
@@ -125,9 +139,7 @@ function applyChunk(state: StreamState, chunk: Record<string, any>, whole: boole
     if (text === undefined) text = nonEmpty(choice.text)
     if (text !== undefined) {
       state.contentChunks++
-      if (state.outputPreview.length < OUTPUT_PREVIEW_CHARS) {
-        state.outputPreview = (state.outputPreview + (text as string)).slice(0, OUTPUT_PREVIEW_CHARS)
-      }
+      addToPreview(state, text as string)
       effect = 'content'
     }
     const finish = choice.finish_reason

@@ -9,7 +9,7 @@
  * and not needed here. Unlike chat, the stream has no `[DONE]`: it ends with `response.completed`,
  * `response.incomplete` or `response.failed`, and usage is only in the final `response` object.
  */
-import {OUTPUT_PREVIEW_CHARS, errorMessageOf, parseBodyObject, parseEventData, type StreamEffect, type StreamState} from './openai-stream.js'
+import {addToPreview, errorMessageOf, parseBodyObject, parseEventData, type StreamEffect, type StreamState} from './openai-stream.js'
 import {clip, ERROR_MESSAGE_CHARS} from './clip.js'
 
 /** Event types whose `delta` is generated text. Reasoning counts: it is output, and it is what arrives first. */
@@ -83,9 +83,7 @@ export function applyResponsesBody(state: StreamState, text: string): StreamEffe
 
 function addText(state: StreamState, text: string): StreamEffect {
   state.contentChunks++
-  if (state.outputPreview.length < OUTPUT_PREVIEW_CHARS) {
-    state.outputPreview = (state.outputPreview + text).slice(0, OUTPUT_PREVIEW_CHARS)
-  }
+  addToPreview(state, text)
   return 'content'
 }
 
