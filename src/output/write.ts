@@ -122,7 +122,8 @@ export interface LineLocation {
  * each hand-off is a write on libuv's thread pool, and on a saturated client core that thread's wake-up and
  * switches cost the event loop ≈ 9 % of its time at 45 k records/s with one hand-off per loop turn; every 20 ms
  * measured +3–5 % requests/s, as much as writing synchronously on the loop (which a slow disk would stall).
- * A finished record is in memory at most 20 ms before its write starts: only a kill -9 can lose those.
+ * A finished record is in memory at most 20 ms before its write starts: only a kill -9 or a crash of Node itself
+ * can lose those (the run closes the appender on errors and signals).
  */
 export class JsonlAppender {
   private readonly stream: WriteStream
