@@ -160,14 +160,19 @@ test('a body without a length ends when the server closes; the next request open
   expect(server.requests.map(([c]) => c)).toEqual([1, 2])
 })
 
-test('Connection: close is honoured: the next request does not reuse the socket', async () => {
-  server = await rawServer((socket) => socket.write(okAnswer('connection: close\r\n')))
+/** Two requests in a row against answers with `extra` header lines: the second must go out on a connection of its own. */
+async function expectSecondOnNewConnection(extra: string): Promise<void> {
+  server = await rawServer((socket) => socket.write(okAnswer(extra)))
   open(server, false)
   await send(false, 0)
   const second = await send(false, 1)
 
   expect(second).toMatchObject({ok: true, reusedConnection: false})
   expect(server.requests.map(([c]) => c)).toEqual([1, 2])
+}
+
+test('Connection: close is honoured: the next request does not reuse the socket', async () => {
+  await expectSecondOnNewConnection('connection: close\r\n')
 })
 
 test('1xx interim answers (100 Continue, 103 Early Hints) are skipped; the headers stamp is the real answer', async () => {
@@ -183,13 +188,8 @@ test('1xx interim answers (100 Continue, 103 Early Hints) are skipped; the heade
 })
 
 test('a server Keep-Alive timeout shorter than ours: an idle socket past it is not reused', async () => {
-  server = await rawServer((socket) => socket.write(okAnswer('keep-alive: timeout=1\r\n')))
-  open(server, false)
-  await send(false, 0)
-  const soon = await send(false, 1)
   // timeout=1 s, less the 1 s margin: the socket counts as idle-expired at once.
-  expect(soon).toMatchObject({ok: true, reusedConnection: false})
-  expect(server.requests.map(([c]) => c)).toEqual([1, 2])
+  await expectSecondOnNewConnection('keep-alive: timeout=1\r\n')
 })
 
 test('a server that closes an idle socket: the next request opens a new one without an error', async () => {
