@@ -67,18 +67,21 @@ export class RoundLineIndex {
 }
 
 /**
- * A round's finished records in plan order, read back from `jsonlFile` at `located` (flush the appender first).
- * Indices without a location were not finished and are skipped.
+ * A round's finished records in plan order, read back from `jsonlFile` at `located` (flush the appender first), or
+ * for a resumed run at `earlier` (an earlier invocation's lines of the same file). Indices without a location were
+ * not finished and are skipped. (Both lookups are made here, not in a closure of the caller's: the client warm-up
+ * rehearses this code, and a locator closure from another place in the run would be new to it.)
  */
 export async function* recordsInPlanOrder(
   jsonlFile: string,
   size: number,
   located: (index: number) => LineLocation | undefined,
+  earlier?: {location(index: number): LineLocation | undefined},
 ): AsyncGenerator<RequestRecord> {
   let reader: LineReader | undefined
   try {
     for (let index = 0; index < size; index++) {
-      const at = located(index)
+      const at = earlier?.location(index) ?? located(index)
       if (!at) continue
       reader ??= await LineReader.open(jsonlFile)
       yield JSON.parse(await reader.read(at)) as RequestRecord

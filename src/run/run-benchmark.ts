@@ -208,7 +208,7 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
           // Records of an earlier invocation (--resume) are lines of this same requests.jsonl, read back like the rest.
           const earlier = io.resume?.completed.round(level, round, columns.size)
           const located = lines.take(level, round)
-          const records = recordsInPlanOrder(jsonlFile, columns.size, (index) => earlier?.location(index) ?? located(index))
+          const records = recordsInPlanOrder(jsonlFile, columns.size, located, earlier)
           async function* showing(): AsyncGenerator<RequestRecord> {
             for await (const r of records) {
               // Chunk offsets are per-token bulk that --show-samples never prints.
