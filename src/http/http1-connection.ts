@@ -50,8 +50,12 @@ const CONNECT_TIMEOUT_MS = 10_000
 /** Where plain TCP sockets read (see the file comment); the size of a socket read libuv asks for. */
 const SHARED_READ_BUFFER = Buffer.allocUnsafe(64 * 1024)
 
+/** What a parsed head holds once its handler has seen it (see onHead). */
+const NO_HEADERS: string[] = Object.freeze([]) as unknown as string[]
+
 /** What a response is told, in order: headers, body pieces, then complete — or an error at any point. */
 export interface ResponseHandler {
+  /** `rawHeaders` is valid only during the call (the connection lets go of it after): copy what you keep. */
   onHeaders(statusCode: number, rawHeaders: string[], statusText: string): void
   /** A piece of the body, valid only during the call (the connection's read buffer is reused): copy what you keep. */
   onData(chunk: Buffer): void
@@ -181,6 +185,9 @@ export class Http1Connection {
     const hint = keepAliveTimeoutMs(info.headers)
     this.idleLimitMs = hint === undefined ? this.target.idleLimitMs : Math.min(this.target.idleLimitMs, hint - 1000)
     this.handler?.onHeaders(status, info.headers, info.statusMessage ?? '')
+    // The parser keeps its head until the next response: header strings (pieces of the head's lines, which they keep
+    // alive) would outlive a stream's start, and every young-generation collection meanwhile would copy them.
+    info.headers = NO_HEADERS
   }
 
   private onMessageComplete(): void {

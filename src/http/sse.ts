@@ -14,18 +14,28 @@ export interface SseParser {
    * truncated.
    */
   end(): void
+  /** Drops whatever the last body left pending: the next feed starts a new body (see createSseParser). */
+  restart(): void
 }
 
 /**
  * Pure bytes → events layer. eventsource-parser does the WHATWG line/field rules (CR/LF/CRLF, `: ping`
  * comments, multi-line `data:`); a StringDecoder in front of it keeps a multi-byte UTF-8 character
  * that straddles two TCP reads intact.
+ *
+ * A parser can be restarted for the next body rather than made anew: it is a dozen closures and a decoder (≈ 1.3 kB)
+ * that live as long as the stream (see measured-transport.ts, StreamReader).
  */
 export function createSseParser(onData: SseDataHandler): SseParser {
   const decoder = new StringDecoder('utf8')
   const parser: EventSourceParser = createParser({onEvent: (event) => onData(event.data)})
   let atStart = true
   return {
+    restart() {
+      decoder.end()
+      parser.reset()
+      atStart = true
+    },
     feed(chunk) {
       let text = typeof chunk === 'string' ? chunk : decoder.write(chunk)
       if (atStart && text.length > 0) {

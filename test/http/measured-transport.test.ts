@@ -460,6 +460,28 @@ describe('keep-alive pool', () => {
     expect(server.connections).toBe(4)
   })
 
+  test("one slot's streams one after another: each record gets only its own events and arrival times", async () => {
+    // The first stream is cut off by the timeout with half a line and half of a UTF-8 character pending; the slot's
+    // next streams (one long enough to outgrow the reader's first arrival buffer) must start clean.
+    const partial = Buffer.concat([Buffer.from('data: {"choices":[{"delta":{"content":"'), Buffer.from('é').subarray(0, 1)])
+    const lengths = [0, 150, 3]
+    const {transport} = await setup(
+      (_req, n) => (n === 1 ? {body: [{sse: chatChunk({content: 'a'})}, {raw: partial}, {wait: 5000}]} : {body: openAiStream({tokens: lengths[n - 1]})}),
+      {maxSockets: 1, timeoutMs: 300},
+    )
+    const first = await transport.send(planned({index: 0}), {queuedAtMs: nowMs()})
+    expect(first).toMatchObject({ok: false, contentChunks: 1, error: {category: 'timeout'}})
+    for (const n of [1, 2]) {
+      const record = await transport.send(planned({index: n}), {queuedAtMs: nowMs()})
+      expect(record).toMatchObject({ok: true, contentChunks: lengths[n], outputTokens: lengths[n]})
+      expect(record.outputPreview!.startsWith('t0 t1 t2 ')).toBe(true)
+      const offsets = record.chunkOffsetsMs!
+      expect(offsets).toHaveLength(lengths[n])
+      offsets.forEach((t, i) => expect(t).toBeGreaterThanOrEqual(i === 0 ? 0 : offsets[i - 1]))
+      expect(record.firstTokenAtMs! - record.sentAtMs).toBeCloseTo(offsets[0], 2)
+    }
+  })
+
   test('a reused socket the server drops before answering is retried once on a fresh one', async () => {
     const {server, transport} = await setup((req, n) => (n === 2 ? {resetBeforeHeaders: true} : {body: openAiStream({tokens: 2})}), {maxSockets: 1})
     expect((await transport.send(planned(), {queuedAtMs: nowMs()})).ok).toBe(true)
