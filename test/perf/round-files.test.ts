@@ -120,6 +120,20 @@ describe('streamed round files', () => {
     expect(await readdir(dir)).toEqual([])
   })
 
+  test('requests.jsonl: lines of any length and script land whole, in order, at the byte locations write() returned', async () => {
+    const jsonl = path.join(dir, 'requests.jsonl')
+    await writeFile(jsonl, 'earlier line ✓\n')
+    const appender = new JsonlAppender(jsonl)
+    // Several buffers' worth of lines (≈ 1.2 MB), multi-byte text, and lines longer than a whole buffer among them.
+    const values = Array.from({length: 4000}, (_, i) => ({i, text: i % 1000 === 7 ? '中'.repeat(100_000) : `é ${'x'.repeat(i % 300)} 中 😀 ${i}`}))
+    const at = values.map((v) => appender.write(v))
+    await appender.flush()
+    const bytes = await readFile(jsonl)
+    expect(bytes.toString('utf8')).toBe('earlier line ✓\n' + values.map((v) => JSON.stringify(v) + '\n').join(''))
+    values.forEach((v, k) => expect(bytes.subarray(at[k].offset, at[k].offset + at[k].length).toString('utf8')).toBe(JSON.stringify(v)))
+    await appender.close()
+  })
+
   test('requests.jsonl lines reach the file on their own, without a flush, within a fraction of a second', async () => {
     const jsonl = path.join(dir, 'requests.jsonl')
     const appender = new JsonlAppender(jsonl)
