@@ -18,6 +18,7 @@ import {modelsUrlOf} from './endpoint.js'
 import {ConnectionPool, type Slot, type SlotHolder} from './connection-pool.js'
 import type {ResponseHandler} from './http1-connection.js'
 import {paced} from './pacing.js'
+import {settleYoungGeneration} from '../perf/young-generation.js'
 import {classifyRequestError, describeError, httpError, isStaleSocketError, makeRedactor, timerDelay} from './request-errors.js'
 import type {PlannedRequest, Transport, TransportOptions} from './transport.js'
 
@@ -74,7 +75,13 @@ export function createMeasuredTransport(opts: TransportOptions): MeasuredTranspo
   return {
     endpoint: opts.endpoint,
     send: (request, sendOpts) => exchange(ctx, request, sendOpts.queuedAtMs, sendOpts.signal),
-    preconnect: (n, url) => warmConnections(pool, n, url ?? modelsUrlOf(opts.endpoint), opts.endpoint.origin, warmupHeaders, opts.timeoutMs),
+    async preconnect(n, url) {
+      // Each warmed slot's stream reader is made now too, not among the first wave's objects (see StreamReader).
+      const prepare = opts.stream ? (slot: Slot) => void (ctx.readers.has(slot) || ctx.readers.set(slot, new StreamReader())) : undefined
+      const count = await warmConnections(pool, n, url ?? modelsUrlOf(opts.endpoint), opts.endpoint.origin, warmupHeaders, opts.timeoutMs, prepare)
+      settleYoungGeneration()
+      return count
+    },
     close: () => pool.close(),
   }
 }
@@ -520,7 +527,7 @@ function fillFromState(record: RequestRecord, state: StreamState, chunkOffsets: 
 }
 
 /** The warm-up itself: `n` parallel GETs, one per slot, each resolving to whether a response completed. */
-async function warmConnections(pool: ConnectionPool, n: number, url: URL, origin: string, headers: string[], timeoutMs: number): Promise<number> {
+async function warmConnections(pool: ConnectionPool, n: number, url: URL, origin: string, headers: string[], timeoutMs: number, prepare?: (slot: Slot) => void): Promise<number> {
   // Only connections to the endpoint's own origin are ones a measured request can reuse.
   if (url.origin !== origin || n <= 0) return 0
   const slots: Slot[] = []
@@ -549,6 +556,9 @@ async function warmConnections(pool: ConnectionPool, n: number, url: URL, origin
       )
     })
   const results = await Promise.all(slots.map(one))
-  for (const slot of slots) pool.release(slot)
+  for (const slot of slots) {
+    prepare?.(slot)
+    pool.release(slot)
+  }
   return results.filter(Boolean).length
 }
