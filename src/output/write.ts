@@ -134,16 +134,24 @@ export class JsonlAppender {
   /** Byte size of the file once every write so far has landed (it is opened for appending). */
   private end: number
   /** Lines not yet handed to the stream: the first `used` bytes of `buffer`. */
-  private buffer: Buffer = Buffer.allocUnsafeSlow(PENDING_BYTES)
+  private buffer: Buffer
   private used = 0
   /** Buffers whose write has landed, to fill again. */
   private readonly spare: Buffer[] = []
   /** The hand-off timer, while lines are pending. */
   private timer: NodeJS.Timeout | undefined = undefined
 
-  constructor(file: string) {
+  /**
+   * `pendingBytes`: the buffer's size. The client warm-up makes it small, so that it hands lines off when the buffer
+   * fills, as a run does at a wave's end: a path first taken during a round throws the optimized code away there.
+   */
+  constructor(
+    file: string,
+    private readonly pendingBytes = PENDING_BYTES,
+  ) {
     this.end = statSync(file, {throwIfNoEntry: false})?.size ?? 0
     this.stream = createWriteStream(file, {flags: 'a'})
+    this.buffer = Buffer.allocUnsafeSlow(pendingBytes)
   }
 
   /** Queues one line; returns where it will sit, so it can be read back (see {@link flush}). */
@@ -151,9 +159,9 @@ export class JsonlAppender {
     const line = JSON.stringify(value)
     // A UTF-16 code unit is at most 3 bytes of UTF-8.
     const most = 3 * line.length + 1
-    if (this.used + most > PENDING_BYTES) this.handOff()
+    if (this.used + most > this.pendingBytes) this.handOff()
     let length: number
-    if (most > PENDING_BYTES) {
+    if (most > this.pendingBytes) {
       // A line longer than the buffer goes on its own, after the lines before it.
       const bytes = Buffer.from(line + '\n')
       this.stream.write(bytes)
@@ -162,7 +170,7 @@ export class JsonlAppender {
       length = this.buffer.write(line, this.used)
       this.buffer[this.used + length] = 0x0a
       this.used += length + 1
-      this.timer ??= setTimeout(this.handOff, HAND_OFF_MS)
+      this.timer ??= setTimeout(this.onTimer, HAND_OFF_MS)
     }
     const at = {offset: this.end, length}
     this.end += length + 1
@@ -182,7 +190,9 @@ export class JsonlAppender {
     await once(this.stream, 'close')
   }
 
-  private readonly handOff = (): void => {
+  // A method, not a per-instance arrow function: in write(), the warm-up's appender and the run's then call
+  // the same function, where a different target would throw the warmed code away.
+  private handOff(): void {
     clearTimeout(this.timer)
     this.timer = undefined
     if (this.used === 0) return
@@ -191,9 +201,11 @@ export class JsonlAppender {
     this.stream.write(full.subarray(0, this.used), (error) => {
       if (!error) this.spare.push(full)
     })
-    this.buffer = this.spare.pop() ?? Buffer.allocUnsafeSlow(PENDING_BYTES)
+    this.buffer = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.pendingBytes)
     this.used = 0
   }
+
+  private readonly onTimer = (): void => this.handOff()
 }
 
 /** Pending lines are handed to the stream this often, and when they fill PENDING_BYTES even sooner. */

@@ -84,7 +84,8 @@ export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
   // The run's own record path (serialize, append, note the line) and round end, in a directory removed afterwards.
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dual-bench-warmup-'))
   const jsonl = path.join(dir, 'requests.jsonl')
-  const appender = new JsonlAppender(jsonl)
+  // A buffer of a few lines: the warm-up's few records then fill it, as a wave's end does in a run.
+  const appender = new JsonlAppender(jsonl, 8 * 1024)
   const started = nowMs()
   let sim: Simulator | undefined
   let ok = 0
