@@ -77,7 +77,7 @@ export function createMeasuredTransport(opts: TransportOptions): MeasuredTranspo
     send: (request, sendOpts) => exchange(ctx, request, sendOpts.queuedAtMs, sendOpts.signal),
     async preconnect(n, url) {
       // Each warmed slot's stream reader is made now too, not among the first wave's objects (see StreamReader).
-      const prepare = opts.stream ? (slot: Slot) => void (ctx.readers.has(slot) || ctx.readers.set(slot, new StreamReader())) : undefined
+      const prepare = opts.stream ? (slot: Slot) => void readerOf(ctx, slot) : undefined
       const count = await warmConnections(pool, n, url ?? modelsUrlOf(opts.endpoint), opts.endpoint.origin, warmupHeaders, opts.timeoutMs, prepare)
       settleYoungGeneration()
       return count
@@ -375,6 +375,13 @@ class StreamReader {
   }
 }
 
+/** `slot`'s stream reader, made the first time it is asked for. */
+function readerOf(ctx: ExchangeContext, slot: Slot): StreamReader {
+  let reader = ctx.readers.get(slot)
+  if (reader === undefined) ctx.readers.set(slot, (reader = new StreamReader()))
+  return reader
+}
+
 /**
  * One dispatch of an exchange on its slot: the connection's response handler, and the response's reading state. Callbacks of an
  * attempt that is no longer the exchange's current one (resent, or cut short) are ignored.
@@ -390,8 +397,6 @@ class Attempt implements ResponseHandler {
   /** The arrival of the socket read being parsed, shared by every event parsed from it. */
   private stamp = 0
   private atEof = false
-  /** The slot's stream reader, once the response turns out to be a stream: a non-streaming answer never needs one. */
-  private reader: StreamReader | undefined = undefined
 
   constructor(
     private readonly x: Exchange,
@@ -412,11 +417,9 @@ class Attempt implements ResponseHandler {
     else if (!x.ctx.opts.stream || (contentType.includes('json') && !contentType.includes('event-stream'))) this.mode = 'whole'
     else {
       this.mode = 'stream'
-      const readers = x.ctx.readers
-      let reader = readers.get(this.slot)
-      if (reader === undefined) readers.set(this.slot, (reader = new StreamReader()))
+      const reader = readerOf(x.ctx, this.slot)
       reader.start(this)
-      x.reader = this.reader = reader
+      x.reader = reader
     }
   }
 
@@ -424,7 +427,7 @@ class Attempt implements ResponseHandler {
     if (this.x.current !== this || this.x.settled) return
     if (this.mode === 'stream') {
       this.stamp = this.slot.connection.readAtMs
-      this.reader!.sse.feed(chunk)
+      this.x.reader!.sse.feed(chunk)
     } else if (this.mode === 'whole' || this.size < ERROR_BODY_BYTES) {
       // A copy: the chunk lives in the connection's read buffer, which the next read overwrites.
       ;(this.parts ??= []).push(Buffer.from(chunk))
@@ -482,7 +485,7 @@ class Attempt implements ResponseHandler {
     }
     this.stamp = endedAtMs
     this.atEof = true
-    this.reader!.sse.end()
+    x.reader!.sse.end()
     if (x.settled) return
     if (x.state.finishReason !== undefined) x.finish(undefined, endedAtMs)
     else if (cause) x.finish({category: 'stream_cut', message: `connection closed before the stream ended (${describeError(cause)})`}, endedAtMs)
