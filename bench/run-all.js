@@ -10,7 +10,8 @@
  *   (b) streamed chunks/s per client core with zero inter-token delay
  *   (c) timing accuracy at concurrency 1/64/256/1024, 100 tokens/s: per-request client − server error of TTFT
  *       (client first-token stamp − server first-token write) and ITL, p50/p99, also after the first wave, and at
- *       c=256 once more with --no-client-warmup; plus 5 000 concurrent streams
+ *       c=256 in five runs (judged on the p99 of all their requests, each run's p99 printed) and once more with
+ *       --no-client-warmup; plus 5 000 concurrent streams
  *   (d) peak RSS of a 100 000-request streaming run
  *   (e) metrics scrapes per second at concurrency 1024 with --prometheus-url
  */
@@ -101,6 +102,28 @@ const work = mkdtempSync(path.join(tmpdir(), 'dual-bench-bench-'))
 const target = await startTarget()
 const product = (name, spec) => runChild('product-run.mjs', {outputDir: path.join(work, name), ...spec})
 
+/**
+ * One product run at concurrency c against the timed target: per request, the client − server error of TTFT (client
+ * first-token stamp − server first-token write) and of ITL ((latency − TTFT) / (tokens − 1) against the server's own
+ * last − first write over the same count); `later`: TTFT errors after the first wave, when the client's code is warm.
+ */
+async function accuracyRun(name, {c, n, tokens, noWarmup}) {
+  await getJson(`${target.base}/bench/stamps`) // clear
+  const spec = {endpoint: `${target.base}/timed/10/${tokens}/v1/chat/completions`, concurrency: c, requests: n, stream: true, maxTokens: tokens, keepRecords: true}
+  const ours = await product(name, noWarmup ? {...spec, clientWarmup: false} : spec)
+  const stamps = await getJson(`${target.base}/bench/stamps`)
+  const run = {round: ours.rounds[0], ttft: [], itl: [], later: []}
+  for (const rec of ours.records) {
+    const s = stamps[rec.sampleId]
+    if (!rec.ok || !s || rec.firstTokenAtMs === undefined) continue
+    const ttft = rec.firstTokenAtMs - (s.first_token_write_ms + ours.clockOffsetMs)
+    run.ttft.push(ttft)
+    if (Number(rec.sampleId.slice(1)) >= c) run.later.push(ttft)
+    run.itl.push((rec.endedAtMs - rec.firstTokenAtMs - (s.last_token_write_ms - s.first_token_write_ms)) / (s.tokens - 1))
+  }
+  return run
+}
+
 try {
   if (want('a')) {
     console.error('(a) non-streaming req/s …')
@@ -159,41 +182,36 @@ try {
     const levels = quick
       ? [{c: 1, n: 10, tokens: 30}, {c: 64, n: 64, tokens: 100}, {c: 256, n: 256, tokens: 100}, {c: 1024, n: 1024, tokens: 100}]
       : [{c: 1, n: 30, tokens: 30}, {c: 64, n: 192, tokens: 100}, {c: 256, n: 1536, tokens: 100}, {c: 1024, n: 2048, tokens: 100}]
-    // c=256 runs six waves: with three, its p99 was the 8th-worst request, i.e. one stall decided it.
+    // c=256 runs six waves: with three, its p99 was the 8th-worst request, i.e. one stall decided it. It also runs in
+    // several processes: one run's p99 (the 16th-worst of 1 536) moves with the box's weather (0.6–15 ms for the same
+    // code in one day), so its target is judged on the p99 of every request of every run, with each run's p99 printed.
     // The product runs with its default --client-warmup; c=256 is measured once more without it, side by side.
+    const runsAt256 = quick ? 1 : 5
     levels.splice(levels.findIndex((l) => l.c === 256) + 1, 0, {...levels.find((l) => l.c === 256), noWarmup: true})
     for (const {c, n, tokens, noWarmup} of levels) {
-      await getJson(`${target.base}/bench/stamps`) // clear
-      const spec = {endpoint: `${target.base}/timed/10/${tokens}/v1/chat/completions`, concurrency: c, requests: n, stream: true, maxTokens: tokens, keepRecords: true}
-      const ours = await product(`c-${c}${noWarmup ? '-cold' : ''}`, noWarmup ? {...spec, clientWarmup: false} : spec)
-      const stamps = await getJson(`${target.base}/bench/stamps`)
-      const ttftErr = []
-      const itlErr = []
-      // Requests after the first wave (plan index >= c): the client's code is warm (JIT-compiled) by then.
-      const laterErr = []
-      for (const rec of ours.records) {
-        const s = stamps[rec.sampleId]
-        if (!rec.ok || !s || rec.firstTokenAtMs === undefined) continue
-        ttftErr.push(rec.firstTokenAtMs - (s.first_token_write_ms + ours.clockOffsetMs))
-        if (Number(rec.sampleId.slice(1)) >= c) laterErr.push(ttftErr[ttftErr.length - 1])
-        // The product's ITL: (latency − TTFT) / (tokens − 1); the server's: its own last − first write over the same count.
-        itlErr.push((rec.endedAtMs - rec.firstTokenAtMs - (s.last_token_write_ms - s.first_token_write_ms)) / (s.tokens - 1))
+      const runs = []
+      for (let i = 0; i < (c === 256 && !noWarmup ? runsAt256 : 1); i++) {
+        runs.push(await accuracyRun(`c-${c}${noWarmup ? '-cold' : ''}-${i}`, {c, n, tokens, noWarmup}))
       }
-      const r = ours.rounds[0]
-      const el = r.event_loop
+      const all = (k) => runs.flatMap((run) => run[k])
+      const [ttftErr, itlErr, laterErr] = [all('ttft'), all('itl'), all('later')]
       const key = `c_c${c}${noWarmup ? '_no_warmup' : ''}`
       results[key] = {
-        round: r,
+        rounds: runs.map((run) => run.round),
         ttft_err: {p50: pct(ttftErr, 0.5), p99: pct(ttftErr, 0.99), max: Math.max(...ttftErr)},
+        ttft_err_p99_per_run: runs.map((run) => pct(run.ttft, 0.99)),
         ttft_err_after_first_wave: laterErr.length > 0 ? {p50: pct(laterErr, 0.5), p99: pct(laterErr, 0.99), n: laterErr.length} : null,
         itl_err: {p50: pct(itlErr, 0.5), p99: pct(itlErr, 0.99)},
         matched: ttftErr.length,
       }
       const x = results[key]
-      const label = `c=${c}${noWarmup ? ' --no-client-warmup' : ''}`
+      const label = `c=${c}${noWarmup ? ' --no-client-warmup' : ''}${runs.length > 1 ? `, ${runs.length} runs` : ''}`
       const later = x.ttft_err_after_first_wave
       const laterNote = later ? `; after the first wave ${f(later.p50, 2)} / ${f(later.p99, 2)}` : ''
-      row('(c)', `${label}: TTFT error p50 / p99 (ms)`, `${f(x.ttft_err.p50, 3)} / ${f(x.ttft_err.p99, 3)}`, c === 1 ? 'p50 ≤ 0.5' : c === 256 && !noWarmup ? 'p99 ≤ 2' : '', `${x.matched}/${n} matched, ${r.failed} failed${el ? `, loop delay p99 ${f(el.p99_ms, 2)} ms` : ''}${laterNote}`)
+      const failed = runs.reduce((sum, run) => sum + run.round.failed, 0)
+      const loopP99 = runs.map((run) => f(run.round.event_loop?.p99_ms, 2)).join(', ')
+      const perRun = runs.length > 1 ? `; p99 of each run ${x.ttft_err_p99_per_run.map((v) => f(v, 2)).join(', ')}` : ''
+      row('(c)', `${label}: TTFT error p50 / p99 (ms)`, `${f(x.ttft_err.p50, 3)} / ${f(x.ttft_err.p99, 3)}`, c === 1 ? 'p50 ≤ 0.5' : c === 256 && !noWarmup ? 'p99 ≤ 2' : '', `${x.matched}/${n * runs.length} matched, ${failed} failed, loop delay p99 ${loopP99} ms${perRun}${laterNote}`)
       row('(c)', `${label}: ITL error p50 / p99 (ms)`, `${f(x.itl_err.p50, 4)} / ${f(x.itl_err.p99, 4)}`, c === 256 && !noWarmup ? 'p99 ≤ 0.5' : '', `${tokens} tokens at 10 ms`)
     }
     const c = quick ? 2000 : 5000
