@@ -14,6 +14,7 @@ import {basename} from 'node:path'
 import {inputError} from '../errors.js'
 import {normalizeRecord} from './normalize.js'
 import {createRng, Reservoir, shuffleInPlace} from '../prng.js'
+import {duplicatePromptWarning, shortfallWarning, type LineSample} from './load-warnings.js'
 import {readRecords, type DatasetFormat, type ReadInfo} from './read-records.js'
 import type {Sample} from './sample.js'
 
@@ -39,6 +40,11 @@ export interface LoadResult {
   skippedExamples: string[]
   /** Seed actually used when `shuffle` was set. */
   seed?: number
+  /**
+   * Problems that do not stop the run, one line each, for the run to print: fewer samples than `numSamples`,
+   * identical prompts under different ids (warm already in round 1).
+   */
+  warnings: string[]
 }
 
 /** Default shuffle seed, so an unseeded shuffle is still reproducible. */
@@ -46,10 +52,7 @@ export const DEFAULT_SEED = 0
 
 const MAX_SKIP_EXAMPLES = 5
 
-interface Picked {
-  sample: Sample
-  line: number
-}
+type Picked = LineSample
 
 /**
  * Loads, validates and normalises samples from a JSON array, `{"data": [...]}` or JSONL file.
@@ -103,7 +106,10 @@ export async function loadDataset(path: string, opts: LoadOptions = {}): Promise
     throw inputError(`${path}: no valid samples — all ${skipped} records were invalid (first: ${skippedExamples[0] ?? 'n/a'})`)
   }
   assertUniqueIds(path, chosen)
-  const result: LoadResult = {samples: chosen.map((p) => p.sample), skipped, format: info.format ?? 'json', skippedExamples}
+  const warnings = [shortfallWarning(path, numSamples, chosen.length, skipped), duplicatePromptWarning(path, chosen)].filter(
+    (w): w is string => w !== undefined,
+  )
+  const result: LoadResult = {samples: chosen.map((p) => p.sample), skipped, format: info.format ?? 'json', skippedExamples, warnings}
   if (shuffle) result.seed = seed
   return result
 }

@@ -2,12 +2,15 @@
  * Pure: one parsed dataset record (any supported shape) → a `Sample`, or a one-line reason why not.
  *
  * Shapes, checked in this order (the first one present wins):
- *   {"messages": [{role, content}]}           OpenAI chat (also convert-longbench output)
+ *   {"messages": [{role, content}]}           OpenAI chat (also convert-longbench output); trailing assistant
+ *                                              turns are dropped, so the prompt ends at the last user turn (the
+ *                                              fine-tuning layout puts the reference answer there)
  *   {"conversations": [{from, value}]}         ShareGPT: turns up to and including the first human turn
  *   {"prompt": "…"}                            one user message
  *   {"text": "…"}                              one user message (the seed's form)
  *   {"context", "input"} / LongBench v2 record LongBench template when `dataset` names one, else context + "\n\n" + input
  * Optional on every shape: `id` (or `_id`), `max_tokens`, `system` (prepended as a system message).
+ * A message whose content is empty or only whitespace is rejected, as `"text": ""` is.
  */
 import {DATASET2MAXLEN, DATASET2PROMPT} from './longbench-templates.js'
 import {detectLongBenchKind, fillV1Template, resolveV1Dataset, v2RecordToLine} from './longbench.js'
@@ -65,7 +68,7 @@ function contentText(v: unknown, where: string): string {
 function fromMessages(v: unknown): ChatMessage[] {
   if (!Array.isArray(v)) fail(`"messages" must be an array, got ${typeName(v)}`)
   if (v.length === 0) fail('"messages" is empty')
-  return v.map((m, i) => {
+  const messages = v.map((m, i): ChatMessage => {
     const where = `messages[${i}]`
     if (!m || typeof m !== 'object' || Array.isArray(m)) fail(`${where} must be an object with "role" and "content"`)
     const {role, content} = m as {role?: unknown; content?: unknown}
@@ -74,6 +77,16 @@ function fromMessages(v: unknown): ChatMessage[] {
     }
     return {role: role as ChatMessage['role'], content: contentText(content, where)}
   })
+  // Fine-tuning data ends with the reference answer; sent, it would be part of the prompt and the model would be
+  // asked to continue after it. The benchmark request asks for that turn instead.
+  let end = messages.length
+  while (end > 0 && messages[end - 1]!.role === 'assistant') end--
+  const kept = messages.slice(0, end)
+  if (kept.length === 0) fail('"messages" has only assistant turns: no prompt to send')
+  kept.forEach((m, i) => {
+    if (m.content.trim() === '') fail(`messages[${i}].content is empty`)
+  })
+  return kept
 }
 
 function fromConversations(v: unknown): ChatMessage[] {
@@ -86,6 +99,7 @@ function fromConversations(v: unknown): ChatMessage[] {
     const role = typeof from === 'string' ? SHAREGPT_ROLES[from.toLowerCase()] : undefined
     if (!role) fail(`${where}.from ${JSON.stringify(from)} is not one of ${Object.keys(SHAREGPT_ROLES).join(', ')}`)
     if (typeof value !== 'string') fail(`${where}.value must be a string, got ${typeName(value)}`)
+    if (value.trim() === '') fail(`${where}.value is empty`)
     out.push({role, content: value})
     // Benchmark the first human turn; later turns are the reference answer and follow-ups.
     if (role === 'user') return out

@@ -7,8 +7,10 @@ import {createReadStream} from 'node:fs'
 import {access, constants, stat} from 'node:fs/promises'
 import {extname} from 'node:path'
 import {createInterface} from 'node:readline'
+import {Readable} from 'node:stream'
 import {inputError} from '../errors.js'
 import {describeParseError, JsonElementSplitter, lineOfParseError, SplitError} from './json-splitter.js'
+import {decodeUtf8} from './utf8-decode.js'
 
 /** A parsed record, or a record that failed to parse (skippable with --skip-invalid). */
 export type RawRecord =
@@ -74,7 +76,9 @@ export async function* readRecords(path: string, info: ReadInfo = {}): AsyncGene
 }
 
 async function* readJsonl(path: string): AsyncGenerator<RawRecord> {
-  const stream = createReadStream(path, {encoding: 'utf8'})
+  const file = createReadStream(path)
+  // readline takes the strict decoder's text as is; an encoding error surfaces from the `for await` below.
+  const stream = Readable.from(decodeUtf8(file, path))
   const lines = createInterface({input: stream, crlfDelay: Infinity})
   let lineNo = 0
   let index = 0
@@ -92,11 +96,12 @@ async function* readJsonl(path: string): AsyncGenerator<RawRecord> {
   } finally {
     lines.close()
     stream.destroy()
+    file.destroy()
   }
 }
 
 async function* readJsonElements(path: string, fallback: {toJsonl: boolean}): AsyncGenerator<RawRecord> {
-  const stream = createReadStream(path, {encoding: 'utf8', highWaterMark: 1 << 20})
+  const stream = createReadStream(path, {highWaterMark: 1 << 20})
   const splitter = new JsonElementSplitter()
   let index = 0
   const toRecord = (el: {text: string; line: number}): RawRecord => {
@@ -107,8 +112,8 @@ async function* readJsonElements(path: string, fallback: {toJsonl: boolean}): As
     }
   }
   try {
-    for await (const chunk of stream) {
-      for (const el of splitter.feed(chunk as string)) yield toRecord(el)
+    for await (const chunk of decodeUtf8(stream, path)) {
+      for (const el of splitter.feed(chunk)) yield toRecord(el)
       // Text after the top-level value settles the question (error or JSONL fallback): stop reading.
       if (splitter.trailingLine !== undefined) break
     }

@@ -28,14 +28,25 @@ export interface PlannedLevel {
 
 /**
  * Pure: exactly `n` requests per level from the dataset (--requests-per-level / --num-requests): the samples in
- * order, cycling when `n` is larger. Copy k > 0 of a sample gets id `<id>#k` and its own salt suffix, so repeats
- * are distinct requests (identical bytes would hit the cache inside round 1 and make it warm).
+ * order, cycling when `n` is larger. Copy k > 0 of a sample gets its own salt suffix, so repeats are distinct
+ * requests (identical bytes would hit the cache inside round 1 and make it warm), and the id `<id>#k`; a suffix
+ * whose id is already taken (a dataset id such as `a#1` next to `a`) is skipped for the next free number, because
+ * two requests with one sample_id would merge in the round files.
  */
 export function repeatSamples(samples: Sample[], n: number): {sample: Sample; repeat: number}[] {
+  const taken = new Set(samples.map((s) => s.id))
+  // Per dataset position: the next suffix number to try, so each sample's labels keep counting up.
+  const nextSuffix = new Uint32Array(samples.length).fill(1)
   return Array.from({length: n}, (_, i) => {
-    const sample = samples[i % samples.length]
+    const pos = i % samples.length
+    const sample = samples[pos]
     const repeat = Math.floor(i / samples.length)
-    return {sample: repeat === 0 ? sample : {...sample, id: `${sample.id}#${repeat}`}, repeat}
+    if (repeat === 0) return {sample, repeat}
+    let id: string
+    do id = `${sample.id}#${nextSuffix[pos]++}`
+    while (taken.has(id))
+    taken.add(id)
+    return {sample: {...sample, id}, repeat}
   })
 }
 
