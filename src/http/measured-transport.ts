@@ -11,8 +11,8 @@
  */
 import type {RequestError, RequestRecord} from '../record/record.js'
 import {nowMs} from '../record/clock.js'
-import {createSseParser, type SseParser} from './sse.js'
-import {applyResponseBody, applyStreamEvent, createStreamState, type StreamState} from './openai-stream.js'
+import {createSseParser, SSE_ERROR_EVENT, type SseParser} from './sse.js'
+import {applyErrorEvent, applyResponseBody, applyStreamEvent, createStreamState, emptyStreamError, type StreamState} from './openai-stream.js'
 import {applyResponsesBody, applyResponsesStreamEvent} from './responses-stream.js'
 import {modelsUrlOf} from './endpoint.js'
 import {ConnectionPool, type Slot, type SlotHolder} from './connection-pool.js'
@@ -47,11 +47,13 @@ export function createMeasuredTransport(opts: TransportOptions): MeasuredTranspo
   const headers = flatHeaders({
     'content-type': 'application/json',
     accept: opts.stream ? 'text/event-stream' : 'application/json',
+    // Said explicitly: with no accept-encoding a server may compress (RFC 9110), and we cannot read that (see Attempt.onHeaders).
+    'accept-encoding': 'identity',
     ...opts.headers,
     ...(auth ? {authorization: auth} : {}),
   })
   const warmupHeaders = flatHeaders({...opts.headers, accept: 'application/json', ...(auth ? {authorization: auth} : {})})
-  const settings: ExchangeSettings = {api: opts.api, stream: opts.stream, timeoutMs: opts.timeoutMs, firstTokenTimeoutMs: opts.firstTokenTimeoutMs}
+  const settings: ExchangeSettings = {api: opts.api, stream: opts.stream, timeoutMs: opts.timeoutMs, firstTokenTimeoutMs: opts.firstTokenTimeoutMs, endpoint: opts.endpoint}
   /** Per signal in use: its one listener, and how many of this transport's unsettled exchanges were given it. */
   const watched = new Map<AbortSignal, {cancelSlots: () => void; users: number}>()
   const watchCancel = (signal: AbortSignal) => {
@@ -104,6 +106,8 @@ interface ExchangeSettings {
   stream: boolean
   timeoutMs: number
   firstTokenTimeoutMs: number | undefined
+  /** Only to resolve a redirect's relative `Location` in its error. */
+  endpoint: URL
 }
 
 interface ExchangeContext {
@@ -344,7 +348,7 @@ class StreamReader {
   private count = 0
 
   constructor() {
-    this.sse = createSseParser((data) => this.attempt?.onEvent(data))
+    this.sse = createSseParser((data, event) => this.attempt?.onEvent(data, event))
   }
 
   start(attempt: Attempt): void {
@@ -390,6 +394,8 @@ class Attempt implements ResponseHandler {
   private mode: BodyMode = 'whole'
   private status = 0
   private statusText = ''
+  /** A redirect's `Location` header, for the error ('' otherwise). */
+  private location = ''
   private responded = false
   /** A whole (or error) body's pieces; the error body only up to ERROR_BODY_BYTES. */
   private parts: Buffer[] | undefined = undefined
@@ -412,6 +418,14 @@ class Attempt implements ResponseHandler {
     this.status = statusCode
     this.statusText = text
     const contentType = headerValue(rawHeaders, 'content-type')
+    const encoding = statusCode >= 200 && statusCode < 300 ? headerValue(rawHeaders, 'content-encoding') : ''
+    if (encoding !== '' && encoding.trim().toLowerCase() !== 'identity') {
+      // Not decoded on purpose: a compressor holds tokens back until its buffer flushes, so every stamp taken on the
+      // compressed bytes would be late by an unknown amount; the numbers would look fine and be wrong.
+      x.finish({category: 'other', message: compressedMessage(encoding)}, x.record.headersAtMs)
+      return x.releaseSlot(true)
+    }
+    if (statusCode >= 300 && statusCode < 400) this.location = headerValue(rawHeaders, 'location')
     if (statusCode < 200 || statusCode >= 300) this.mode = 'error'
     // Some servers ignore `stream: true` or answer with a JSON body (often an error) and status 200.
     else if (!x.ctx.opts.stream || (contentType.includes('json') && !contentType.includes('event-stream'))) this.mode = 'whole'
@@ -450,18 +464,19 @@ class Attempt implements ResponseHandler {
     x.releaseSlot(false)
   }
 
-  /** One SSE event's data. */
-  onEvent(data: string): void {
+  /** One SSE event's data, and its `event:` type if it had one. */
+  onEvent(data: string, event: string | undefined): void {
     const x = this.x
     if (x.settled) return
-    const effect = x.ctx.opts.api === 'responses' ? applyResponsesStreamEvent(x.state, data) : applyStreamEvent(x.state, data)
+    const effect =
+      event === SSE_ERROR_EVENT ? applyErrorEvent(x.state, data) : x.ctx.opts.api === 'responses' ? applyResponsesStreamEvent(x.state, data) : applyStreamEvent(x.state, data)
     if (effect === 'content') {
       const record = x.record
       if (record.firstTokenAtMs === undefined) record.firstTokenAtMs = this.stamp
       record.lastTokenAtMs = this.stamp
       x.reader!.push(this.stamp - record.sentAtMs)
     } else if (effect === 'done') {
-      x.finish(undefined, this.stamp)
+      x.finish(emptyStreamError(x.state), this.stamp)
     } else if (effect === 'error') {
       const error = x.state.error!
       // A truncated final line dispatched by the end-of-body flush is a cut stream, not bad JSON.
@@ -476,7 +491,7 @@ class Attempt implements ResponseHandler {
     const x = this.x
     if (x.settled) return
     const endedAtMs = cause ? nowMs() : this.slot.connection.readAtMs
-    if (this.mode === 'error') return x.finish(httpError(this.status, this.statusText, this.bodyText()), endedAtMs)
+    if (this.mode === 'error') return x.finish(httpError(this.status, this.statusText, this.bodyText(), {location: this.location, endpoint: x.ctx.opts.endpoint}), endedAtMs)
     if (this.mode === 'whole') {
       if (cause) return x.finish({category: 'stream_cut', message: `connection closed before the response body completed (${describeError(cause)})`}, endedAtMs)
       if (x.ctx.opts.api === 'responses') applyResponsesBody(x.state, this.bodyText())
@@ -499,6 +514,15 @@ class Attempt implements ResponseHandler {
   }
 }
 
+/** Why a compressed 2xx body cannot be measured, naming the header and what to change. */
+function compressedMessage(encoding: string): string {
+  return (
+    `the server or a proxy compressed the response (content-encoding: ${encoding.trim()}) although dual-bench asks for accept-encoding: identity; ` +
+    'dual-bench does not decode it, because a compressor holds tokens back until its buffer flushes and TTFT/ITL would be measured late. ' +
+    'Turn off compression for this route (e.g. gzip/compression settings of the proxy in front of the server)'
+  )
+}
+
 /** A response header's value from the raw [name, value, …] list (names in any case), or ''. */
 function headerValue(raw: string[], name: string): string {
   for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -519,6 +543,10 @@ function fillFromState(record: RequestRecord, state: StreamState, chunkOffsets: 
   } else if (chunkOffsets) {
     record.outputTokens = state.contentChunks
     record.outputTokensSource = 'chunks'
+  }
+  if (state.reasoningTokens !== undefined) {
+    record.reasoningTokens = state.reasoningTokens
+    record.reasoningStreamed = state.reasoningStreamed
   }
   if (state.inputTokens !== undefined) record.inputTokens = state.inputTokens
   if (state.cachedTokens !== undefined) {

@@ -1,4 +1,4 @@
-import type {CachedTokenSource} from '../record/record.js'
+import type {CachedTokenSource, RequestError} from '../record/record.js'
 import {clip, ERROR_MESSAGE_CHARS} from './clip.js'
 
 /**
@@ -28,13 +28,47 @@ export interface StreamState {
   inputTokens?: number
   cachedTokens?: number
   cachedTokensSource?: CachedTokenSource
+  /**
+   * usage.completion_tokens_details.reasoning_tokens (Responses: usage.output_tokens_details.reasoning_tokens): part of
+   * outputTokens that OpenAI's o-series / gpt-5 generate but never stream.
+   */
+  reasoningTokens?: number
+  /** Reasoning text arrived in the stream (vLLM/SGLang `reasoning_content`, Responses reasoning_text deltas). */
+  reasoningStreamed: boolean
   /** Set when the stream itself reported a failure; the transport turns it into the record's error. */
   error?: {category: 'malformed_sse' | 'server_error_event'; message: string}
 }
 
 /** A fresh state for one response. */
 export function createStreamState(): StreamState {
-  return {contentChunks: 0, outputPreview: '', done: false}
+  return {contentChunks: 0, outputPreview: '', done: false, reasoningStreamed: false}
+}
+
+/**
+ * Applies an SSE event the server typed as an error (`event: error`, or llama.cpp's `error: {…}` line, see sse.ts):
+ * the request failed even though the HTTP status was 200. The message is the server's own, from whatever JSON shape
+ * it used, else the raw data.
+ */
+export function applyErrorEvent(state: StreamState, data: string): 'error' {
+  let body: unknown = data
+  try {
+    body = JSON.parse(data)
+  } catch {
+    // Not JSON: the data itself is the message.
+  }
+  state.error = {category: 'server_error_event', message: clip(errorMessageOf(body) ?? (data.trim() || 'error event in stream'), ERROR_MESSAGE_CHARS)}
+  return 'error'
+}
+
+/**
+ * At `[DONE]`: the failure of a stream that ended without generating anything and without saying why (a role chunk
+ * then `[DONE]`), else undefined. A finish_reason makes an empty answer legitimate (max_tokens 0, an immediate stop).
+ * Checked once at the end, not per chunk.
+ */
+export function emptyStreamError(state: StreamState): RequestError | undefined {
+  if (state.contentChunks > 0 || state.finishReason !== undefined) return undefined
+  // 'other': nothing in the stream was an error or malformed, it just held no answer.
+  return {category: 'other', message: 'the stream ended ([DONE]) without any output or finish_reason'}
 }
 
 /**
@@ -130,6 +164,7 @@ function applyChunk(state: StreamState, chunk: Record<string, any>, whole: boole
     let text: unknown
     if (part != null && typeof part === 'object') {
       text = nonEmpty(part.reasoning_content) ?? nonEmpty(part.reasoning)
+      if (text !== undefined) state.reasoningStreamed = true
       // Tool-call arguments and refusals are generated output too: a response that only calls a tool has its
       // first token, its inter-token gaps and its chunk count in them.
       const content = nonEmpty(part.content) ?? nonEmpty(part.refusal) ?? toolCallText(part)
@@ -174,6 +209,8 @@ function applyUsage(state: StreamState, chunk: Record<string, any>): void {
   if (usage != null && typeof usage === 'object') {
     if (isCount(usage.completion_tokens)) state.outputTokens = usage.completion_tokens
     if (isCount(usage.prompt_tokens)) state.inputTokens = usage.prompt_tokens
+    const reasoning = usage.completion_tokens_details?.reasoning_tokens
+    if (isCount(reasoning)) state.reasoningTokens = reasoning
   }
 
   const details = usage?.prompt_tokens_details

@@ -9,17 +9,30 @@ import {errorMessageOf} from './openai-stream.js'
 /** The code of the error a request gets when its socket closes before the response completed (http1-connection.ts). */
 export const SOCKET_CLOSED = 'ERR_SOCKET_CLOSED_EARLY'
 
-/** A non-2xx answer: the server's own message when its body has one (OpenAI error object, FastAPI detail, text). */
-export function httpError(status: number, statusMessage: string | undefined, bodyText: string): RequestError {
+/**
+ * A non-2xx answer: the server's own message when its body has one (OpenAI error object, FastAPI detail, text).
+ * A redirect also keeps its `Location` (absolute, resolved against `endpoint`) so the run can say which URL to use.
+ */
+export function httpError(status: number, statusMessage: string | undefined, bodyText: string, redirect?: {location: string; endpoint: URL}): RequestError {
   let message: string | undefined
   try {
     message = errorMessageOf(JSON.parse(bodyText))
   } catch {
     message = bodyText.trim() || undefined
   }
-  message = clip(message ?? `HTTP ${status}${statusMessage ? ` ${statusMessage}` : ''}`)
+  const location = status >= 300 && status < 400 && redirect?.location ? absoluteUrl(redirect.location, redirect.endpoint) : undefined
+  const note = status >= 300 && status < 400 ? ` (a redirect${location ? ` to ${location}` : ''}: not followed, POST bodies are not re-sent; put the URL it points to in --endpoint)` : ''
+  message = clip((message ?? `HTTP ${status}${statusMessage ? ` ${statusMessage}` : ''}`) + note)
   const category = status >= 500 ? 'http_5xx' : status >= 400 ? 'http_4xx' : 'other'
-  return {category, message, httpStatus: status}
+  return location ? {category, message, httpStatus: status, location} : {category, message, httpStatus: status}
+}
+
+function absoluteUrl(location: string, base: URL): string | undefined {
+  try {
+    return new URL(location, base).toString()
+  } catch {
+    return undefined
+  }
 }
 
 const CONNECTION_CODES = new Set([
@@ -70,16 +83,52 @@ export function describeError(err: NodeJS.ErrnoException): string {
   return code && !message.includes(code) ? `${code}: ${message}` : message
 }
 
+/** A 400/422 whose message is the server's own: the kind of answer a rejected request field gets. */
+function rejectedField(record: RequestRecord): string | undefined {
+  const error = record.error
+  if (record.ok || !error || error.category !== 'http_4xx') return undefined
+  if (error.httpStatus !== 400 && error.httpStatus !== 422) return undefined
+  return error.message
+}
+
 /**
  * True for a rejection of `stream_options` itself: a 400/422 whose message names stream_options or
- * include_usage, or says extra fields are not permitted (pydantic's wording on strict servers). The
- * caller then resends without `stream_options` and counts chunks instead.
+ * include_usage (pydantic's "Extra inputs are not permitted" counts only with `loc` naming the field, as
+ * errorMessageOf renders it; the same wording about another field is not ours to work around). The caller
+ * then resends without `stream_options` and counts chunks instead.
  */
 export function isStreamOptionsRejection(record: RequestRecord): boolean {
-  const error = record.error
-  if (record.ok || !error || error.category !== 'http_4xx') return false
-  if (error.httpStatus !== 400 && error.httpStatus !== 422) return false
-  return /stream_options|include_usage|extra (fields|inputs) (are )?not permitted|extra_forbidden/i.test(error.message)
+  const message = rejectedField(record)
+  return message !== undefined && /stream_options|include_usage/i.test(message)
+}
+
+/**
+ * True when the server rejects `max_tokens` and names `max_completion_tokens` as the field to use (OpenAI's
+ * reasoning models: "Unsupported parameter: 'max_tokens' … Use 'max_completion_tokens' instead."). The
+ * caller then resends with `max_completion_tokens`.
+ */
+export function isMaxTokensRejection(record: RequestRecord): boolean {
+  const message = rejectedField(record)
+  return message !== undefined && /\bmax_tokens\b/i.test(message) && /max_completion_tokens/i.test(message)
+}
+
+/** True for a 3xx answer: the request was redirected, which the measured client never follows. */
+export function isRedirect(record: RequestRecord): boolean {
+  const status = record.error?.httpStatus
+  return !record.ok && status !== undefined && status >= 300 && status < 400
+}
+
+/**
+ * What to tell the user about a redirected POST. Redirects are not followed because a 301/302/303 turns a
+ * POST into a GET without the body, and following a 307 would time the detour; the URL the server points
+ * to belongs in --endpoint instead. `location`: the absolute URL of the `Location` header (the record
+ * error's `location`), undefined when the server sent none.
+ */
+export function redirectAdvice(endpoint: URL, status: number, location: string | undefined): string {
+  if (location === undefined) {
+    return `The server redirects ${endpoint} (HTTP ${status}) and POST bodies are not re-sent across redirects: use the URL it redirects to in --endpoint (often the same path without a trailing slash).`
+  }
+  return `The server redirects ${endpoint} to ${location} (HTTP ${status}); POST bodies are not re-sent across redirects, so use that URL: --endpoint ${location}`
 }
 
 /** Masks `Bearer <token>` and the API key (also a key cut in two by clipping) in a message or preview. */

@@ -33,7 +33,10 @@ export function applyResponsesStreamEvent(state: StreamState, data: string): Str
   if (typeof e === 'string') return e
   const type = e.type
   if (typeof type === 'string' && TEXT_DELTA_EVENTS.has(type)) {
-    return typeof e.delta === 'string' && e.delta !== '' ? addText(state, e.delta) : 'none'
+    if (typeof e.delta !== 'string' || e.delta === '') return 'none'
+    // The reasoning itself, not a summary of it: its tokens are then visible in the stream (see derive.ts, itlMs).
+    if (type === 'response.reasoning_text.delta') state.reasoningStreamed = true
+    return addText(state, e.delta)
   }
   switch (type) {
     case 'response.completed':
@@ -119,6 +122,8 @@ function applyResponseObject(state: StreamState, response: unknown): void {
   if (usage != null && typeof usage === 'object') {
     if (isCount(usage.output_tokens)) state.outputTokens = usage.output_tokens
     if (isCount(usage.input_tokens)) state.inputTokens = usage.input_tokens
+    const reasoning = usage.output_tokens_details?.reasoning_tokens
+    if (isCount(reasoning)) state.reasoningTokens = reasoning
     const cached = usage.input_tokens_details?.cached_tokens
     if (isCount(cached)) {
       state.cachedTokens = cached

@@ -1,8 +1,14 @@
 import {StringDecoder} from 'node:string_decoder'
 import {createParser, type EventSourceParser} from 'eventsource-parser'
 
-/** Receives the `data` of each complete SSE event, in order. */
-export type SseDataHandler = (data: string) => void
+/**
+ * Receives the `data` of each complete SSE event, in order, with its `event:` type when the server named one
+ * (undefined otherwise, not "message"). An event typed `error` is a failure the server reports after its HTTP 200.
+ */
+export type SseDataHandler = (data: string, event?: string) => void
+
+/** The SSE event type under which a server's in-stream failure is handed on (see createSseParser). */
+export const SSE_ERROR_EVENT = 'error'
 
 /** Bytes → SSE `data` strings, buffering across arbitrary chunk boundaries. */
 export interface SseParser {
@@ -23,12 +29,22 @@ export interface SseParser {
  * comments, multi-line `data:`); a StringDecoder in front of it keeps a multi-byte UTF-8 character
  * that straddles two TCP reads intact.
  *
+ * llama.cpp (2025 builds) reports a failure after its HTTP 200 as a line of its own, `error: {"code":400,…}`: an
+ * unknown SSE field, which the WHATWG rules (and eventsource-parser's onEvent) drop silently, and the stream then
+ * ends with a plain `data: [DONE]`. eventsource-parser hands unknown fields to onError, so such a line is passed on
+ * as an `error`-typed event with the field's value as its data, the same shape as `event: error` + `data: …`.
+ *
  * A parser can be restarted for the next body rather than made anew: it is a dozen closures and a decoder (≈ 1.3 kB)
  * that live as long as the stream (see measured-transport.ts, StreamReader).
  */
 export function createSseParser(onData: SseDataHandler): SseParser {
   const decoder = new StringDecoder('utf8')
-  const parser: EventSourceParser = createParser({onEvent: (event) => onData(event.data)})
+  const parser: EventSourceParser = createParser({
+    onEvent: (event) => onData(event.data, event.event),
+    onError: (error) => {
+      if (error.type === 'unknown-field' && error.field === SSE_ERROR_EVENT) onData(error.value ?? '', SSE_ERROR_EVENT)
+    },
+  })
   let atStart = true
   return {
     restart() {

@@ -21,6 +21,8 @@ export interface RequestError {
   /** Trimmed, never contains the API key. */
   message: string
   httpStatus?: number
+  /** A redirect's target (absolute `Location`), which the client does not follow. */
+  location?: string
 }
 
 export type TokenSource = 'usage' | 'chunks'
@@ -72,6 +74,16 @@ export interface RequestRecord {
 
   outputTokens?: number
   outputTokensSource?: TokenSource
+  /**
+   * Reasoning tokens the server reported (usage.completion_tokens_details.reasoning_tokens, Responses:
+   * usage.output_tokens_details.reasoning_tokens). Already counted in `outputTokens`.
+   */
+  reasoningTokens?: number
+  /**
+   * Set with `reasoningTokens`: whether reasoning text arrived in the stream (vLLM `reasoning_content`) or was
+   * generated but never streamed (OpenAI o-series / gpt-5). Decides ITL's token count, see derive.ts (itlMs).
+   */
+  reasoningStreamed?: boolean
   inputTokens?: number
   cachedTokens?: number
   cachedTokensSource?: CachedTokenSource
