@@ -1,5 +1,5 @@
 import {inputError} from '../errors.js'
-import {apiKindOf} from '../http/endpoint.js'
+import {resolveEndpoint} from '../http/endpoint.js'
 import {MAX_WORKERS} from './workers.js'
 import type {ApiKind} from '../http/transport.js'
 
@@ -9,6 +9,8 @@ export interface RunConfig {
   dataset?: string
   /** Undefined: start the built-in simulator. */
   endpoint?: URL
+  /** The --endpoint value as given when it was a base URL completed with the API path (run prints which URL it uses). */
+  endpointGiven?: string
   api: ApiKind
   model?: string
   numSamples?: number
@@ -133,19 +135,12 @@ export function parseConcurrency(values: string[] | undefined): number[] {
   return out
 }
 
-/** Parses --endpoint; without --api the path must name the API (…/chat/completions, …/completions, …/responses). */
+/**
+ * Parses --endpoint as `check` does: a full path (…/chat/completions, …/completions, …/responses) is kept, a
+ * base URL (`http://h:8000`, `…/v1`) is completed with the API path; any other path needs --api.
+ */
 export function parseEndpoint(value: string, api?: ApiKind): URL {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw inputError(`--endpoint "${value}" is not a URL`, 'Example: --endpoint http://localhost:8000/v1/chat/completions')
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw inputError(`--endpoint must be http:// or https://, got ${url.protocol}`)
-  }
-  if (api === undefined) apiKindOf(url)
-  return url
+  return resolveEndpoint(value, api).endpoint
 }
 
 function timestamp(d = new Date()): string {
@@ -162,7 +157,8 @@ export function buildRunConfig(flags: RunFlags, env: {apiKey?: string} = {}): Ru
   if (flags.prompt !== undefined && !flags.prompt.trim()) throw inputError('--prompt is empty')
   const api = flags.api as ApiKind | undefined
   if (api !== undefined && !['chat', 'completions', 'responses'].includes(api)) throw inputError(`--api must be chat, completions or responses, got "${api}"`)
-  const endpoint = flags.endpoint ? parseEndpoint(flags.endpoint, api) : undefined
+  const resolved = flags.endpoint ? resolveEndpoint(flags.endpoint, api) : undefined
+  const endpoint = resolved?.endpoint
   const positive = (name: string, v: number | undefined) => {
     if (v !== undefined && !(v > 0)) throw inputError(`--${name} must be greater than 0, got ${v}`)
   }
@@ -205,7 +201,8 @@ export function buildRunConfig(flags: RunFlags, env: {apiKey?: string} = {}): Ru
   return {
     dataset: flags.dataset,
     endpoint,
-    api: api ?? (endpoint ? apiKindOf(endpoint) : 'chat'),
+    endpointGiven: resolved?.completed ? flags.endpoint : undefined,
+    api: resolved?.api ?? api ?? 'chat',
     model: flags.model,
     numSamples: flags['num-samples'],
     concurrency: parseConcurrency(flags.concurrency),
@@ -281,7 +278,8 @@ export function parseHeaders(values: string[]): Record<string, string> {
 
 /** The configuration as written to run.json / round JSON: no secret, URLs as strings. */
 export function redactConfig(c: RunConfig): Record<string, unknown> {
-  const {apiKey, endpoint, headers, ...rest} = c
+  // endpointGiven is left out: `endpoint` already says where the requests went.
+  const {apiKey, endpoint, endpointGiven: _given, headers, ...rest} = c
   return {
     ...rest,
     endpoint: endpoint?.toString() ?? null,

@@ -7,6 +7,12 @@ export interface RequestBodyOptions {
   model: string
   /** Overrides the sample's own `maxTokens` (the --max-output-tokens flag). */
   maxTokens?: number
+  /**
+   * The chat/completions field that carries the output cap. Default `max_tokens`; `max_completion_tokens` for
+   * servers that reject the older name (OpenAI's reasoning models), found by the run's preflight. Also used
+   * whenever `extraBody` sets `max_completion_tokens`, so the two are never sent together.
+   */
+  maxTokensField?: MaxTokensField
   temperature?: number
   topP?: number
   stream: boolean
@@ -27,6 +33,9 @@ export interface RequestBodyOptions {
    */
   extraBody?: Record<string, unknown>
 }
+
+/** Names a chat/completions request may use for the output-token cap. */
+export type MaxTokensField = 'max_tokens' | 'max_completion_tokens'
 
 /** Fields owned by the benchmark itself; `extraBody` cannot replace them. */
 const RESERVED_FIELDS = new Set(['model', 'messages', 'prompt', 'input', 'stream', 'stream_options'])
@@ -50,9 +59,9 @@ export function buildRequestBody(sample: Sample, opts: RequestBodyOptions): Buff
 
   const maxTokens = opts.maxTokens ?? sample.maxTokens
   // `max_tokens` rather than OpenAI's newer `max_completion_tokens`: vLLM, SGLang, llama.cpp and TGI all
-  // accept it on both APIs, while the newer name is rejected by several of them. The Responses API only
-  // knows `max_output_tokens`.
-  if (maxTokens !== undefined) body[opts.api === 'responses' ? 'max_output_tokens' : 'max_tokens'] = maxTokens
+  // accept it on both APIs, while the newer name is rejected by several of them. OpenAI's reasoning models
+  // reject `max_tokens`, hence `maxTokensField`. The Responses API only knows `max_output_tokens`.
+  if (maxTokens !== undefined) body[opts.api === 'responses' ? 'max_output_tokens' : maxTokensFieldOf(opts)] = maxTokens
   if (opts.temperature !== undefined) body.temperature = opts.temperature
   if (opts.topP !== undefined) body.top_p = opts.topP
   if (opts.extraBody) {
@@ -62,6 +71,16 @@ export function buildRequestBody(sample: Sample, opts: RequestBodyOptions): Buff
   body.stream = opts.stream
   if (opts.stream && opts.includeUsage && opts.api !== 'responses') body.stream_options = {include_usage: true}
   return Buffer.from(JSON.stringify(body), 'utf8')
+}
+
+/**
+ * The field {@link buildRequestBody} puts the output cap in for chat/completions: `max_completion_tokens` when
+ * asked to, or when the extra body sets it (a server that wants it rejects `max_tokens`, and extra fields
+ * can add but not remove one); otherwise `max_tokens`. O(1), since it runs for every request body.
+ */
+export function maxTokensFieldOf(opts: Pick<RequestBodyOptions, 'maxTokensField' | 'extraBody'>): MaxTokensField {
+  if (opts.extraBody !== undefined && Object.prototype.hasOwnProperty.call(opts.extraBody, 'max_completion_tokens')) return 'max_completion_tokens'
+  return opts.maxTokensField ?? 'max_tokens'
 }
 
 /** The completions-API prompt for a list of messages: contents joined by a blank line. */

@@ -8,6 +8,8 @@ import type {Sample} from '../dataset/sample.js'
 import {inputError} from '../errors.js'
 import {listModels, resetPrefixCache} from '../http/control.js'
 import {createMeasuredTransport, isStreamOptionsRejection, preconnect} from '../http/measured-transport.js'
+import {maxTokensFieldOf, type MaxTokensField} from '../http/request-body.js'
+import {isMaxTokensRejection, isRedirect, redirectAdvice} from '../http/request-errors.js'
 import {createThreadedTransport} from '../http/threaded-transport.js'
 import type {PlannedRequest, TransportOptions} from '../http/transport.js'
 import {createPrometheusProbe, type PrometheusProbe} from '../metrics/probe.js'
@@ -18,11 +20,11 @@ import {checkOutputDir, JsonlAppender, openOutputDir, writeFileAtomic, writeJson
 import {nowMs} from '../record/clock.js'
 import type {RequestRecord} from '../record/record.js'
 import type {RunObserver} from '../runner/events.js'
-import {buildPlan, newSalt, PlanSamples, repeatSamples} from '../runner/plan.js'
+import {type BodyOptions, buildPlan, newSalt, PlanSamples, repeatSamples} from '../runner/plan.js'
 import {type LevelResult, runPlan} from '../runner/runner.js'
 import {startSimulator, type Simulator} from '../sim/index.js'
 import {anyTargetFailed, evaluateTargets, renderTargets, targetCoverageWarnings, type TargetResult} from '../slo/evaluate-targets.js'
-import {parseSloFile, type SloFile} from '../slo/slo.js'
+import {parseSloFile, unmeasuredBoundsWarning, type SloFile} from '../slo/slo.js'
 import {type OverallSummary, overallSummary, overallSummaryJson} from '../summary/overall.js'
 import {newConnectionsWarning} from '../summary/new-connections.js'
 import {type CacheEffect, cacheEffect, type RoundSummary} from '../summary/round-summary.js'
@@ -79,6 +81,8 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
   const startedAt = new Date()
   const sloFile = config.sloFile ? await loadSloFile(config.sloFile) : undefined
   const slo = sloFile?.slo
+  const unmeasured = slo && unmeasuredBoundsWarning(slo, {stream: config.stream, file: config.sloFile!})
+  if (unmeasured) warn(unmeasured)
   // Built (and its selectors validated) before anything is sent.
   let probe: PrometheusProbe | undefined = config.prometheus ? createPrometheusProbe({...config.prometheus, onWarning: warn}) : undefined
   const {planned, sampleCount} = await loadPlanned(config, warn)
@@ -92,6 +96,8 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
     warn(`No --endpoint given: running against the BUILT-IN SIMULATOR at ${endpoint} (not a real model server).`)
     // The simulator exposes vLLM-style metrics: show the server-side view of the cache without extra flags.
     probe ??= createPrometheusProbe({url: `${sim.url}/metrics`, metrics: ['lmcache_hit_rate'], preset: 'vllm', onWarning: warn})
+  } else if (config.endpointGiven) {
+    io.log(`--endpoint ${config.endpointGiven} is a base URL: sending requests to ${endpoint}`)
   }
   try {
     const control = {apiKey: config.apiKey, timeoutMs: Math.min(config.timeoutMs, 30_000), insecure: config.insecure}
@@ -108,7 +114,7 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
       stream: config.stream,
     })
     if (config.insecure) warn('--insecure: TLS certificates are NOT verified.')
-    const bodyOptions = {
+    const bodyOptions: BodyOptions = {
       api: config.api,
       model,
       maxTokens: config.maxOutputTokens,
@@ -118,7 +124,7 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
       includeUsage: true,
       extraBody: config.extraBody,
     }
-    bodyOptions.includeUsage = await preflight(bodyOptions, transportOptions(1), warn)
+    Object.assign(bodyOptions, await preflight(bodyOptions, transportOptions(1), warn))
 
     if (probe) {
       const missing = probe.missing(await probe.fresh())
@@ -140,6 +146,7 @@ export async function runBenchmark(config: RunConfig, io: RunIo): Promise<RunSum
       requests_per_round: planned.size,
       simulator: Boolean(sim),
       stream_options_include_usage: bodyOptions.includeUsage,
+      max_tokens_field: config.api === 'responses' ? 'max_output_tokens' : maxTokensFieldOf(bodyOptions),
     }
     const session = io.resume?.session ?? 1
     type Session = {session: number; started_at: string; ended_at: string | null; status: string}
@@ -305,13 +312,14 @@ async function loadSamples(config: RunConfig, warn: (m: string) => void): Promis
     return [{id: 'prompt', messages}]
   }
   const dataset = config.dataset!
-  const {samples, skipped, skippedExamples} = await loadDataset(dataset, {
+  const {samples, skipped, skippedExamples, warnings} = await loadDataset(dataset, {
     numSamples: config.numSamples,
     skipInvalid: config.skipInvalid,
     shuffle: config.shuffle,
     seed: config.seed,
   })
   if (skipped > 0) warn(`--skip-invalid: skipped ${skipped} invalid sample(s), e.g. ${skippedExamples.slice(0, 3).join('; ')}`)
+  for (const w of warnings) warn(w)
   if (samples.length === 0) throw inputError(`--dataset ${dataset}: no samples to send`)
   if (config.maxInputLength === undefined) return samples
   return truncateSamples(samples, config.maxInputLength, await loadTokenizer(config.tokenizer))
@@ -334,26 +342,41 @@ async function defaultModel(endpoint: URL, control: {apiKey?: string; timeoutMs:
   return models[0]
 }
 
+/** What the preflight found the server accepts; the whole run sends its bodies this way. */
+interface PreflightResult {
+  includeUsage: boolean
+  maxTokensField: MaxTokensField
+}
+
 /**
  * One unmeasured request before the clock starts (as vLLM's benchmark does): proves the endpoint answers and
- * finds out whether it accepts `stream_options.include_usage`. Returns whether to ask for usage. Its prompt
+ * finds out whether it accepts `stream_options.include_usage` and `max_tokens`. A rejection naming either
+ * is retried once without it (chunk counting / `max_completion_tokens`), in whichever order the server
+ * complains; the warning for a fallback is printed only when the request it leads to succeeds. Its prompt
  * is a fixed tiny text, so it warms no sample's prefix.
  */
-async function preflight(body: Parameters<typeof buildPlan>[2], transportOptions: TransportOptions, warn: (m: string) => void): Promise<boolean> {
+async function preflight(body: BodyOptions, transportOptions: TransportOptions, warn: (m: string) => void): Promise<PreflightResult> {
   const transport = createMeasuredTransport(transportOptions)
   try {
     const probe: Sample = {id: 'preflight', messages: [{role: 'user', content: `dual-bench preflight ${nowMs()}`}]}
-    const send = async (includeUsage: boolean): Promise<RequestRecord> => {
-      const [level] = buildPlan([probe], [1], {...body, maxTokens: 4, includeUsage}, {rounds: 1, salts: [undefined]})
+    const send = async (found: PreflightResult): Promise<RequestRecord> => {
+      const [level] = buildPlan([probe], [1], {...body, maxTokens: 4, ...found}, {rounds: 1, salts: [undefined]})
       const request: PlannedRequest = {...level.prepare()(1, 0), level: 0}
       return transport.send(request, {queuedAtMs: nowMs()})
     }
-    let includeUsage = body.stream && body.includeUsage
-    let record = await send(includeUsage)
-    if (!record.ok && includeUsage && isStreamOptionsRejection(record)) {
-      includeUsage = false
-      record = await send(false)
-      warn('The server rejected stream_options.include_usage: output tokens will be counted from content chunks (approximate).')
+    let found: PreflightResult = {includeUsage: body.stream && body.includeUsage, maxTokensField: maxTokensFieldOf(body)}
+    let record = await send(found)
+    const fallbacks: string[] = []
+    // At most one resend per fallback: a server that rejects both fields names one per answer.
+    for (let i = 0; i < 2 && !record.ok; i++) {
+      if (body.api !== 'responses' && found.maxTokensField === 'max_tokens' && isMaxTokensRejection(record)) {
+        found = {...found, maxTokensField: 'max_completion_tokens'}
+        fallbacks.push('The server rejected max_tokens: the output cap is sent as max_completion_tokens for the whole run.')
+      } else if (found.includeUsage && isStreamOptionsRejection(record)) {
+        found = {...found, includeUsage: false}
+        fallbacks.push('The server rejected stream_options.include_usage: output tokens will be counted from content chunks (approximate).')
+      } else break
+      record = await send(found)
     }
     if (!record.ok) {
       const e = record.error!
@@ -362,6 +385,8 @@ async function preflight(body: Parameters<typeof buildPlan>[2], transportOptions
           ? 'The server certificate is not trusted: for a self-signed certificate pass --insecure; for a plain-HTTP server use http://.'
           : e.category === 'connection'
           ? 'Is the server running? Check --endpoint.'
+          : isRedirect(record)
+            ? redirectAdvice(transportOptions.endpoint, e.httpStatus!, e.location)
           : e.httpStatus === 401 || e.httpStatus === 403
             ? 'Check --api-key / OPENAI_API_KEY.'
             : e.httpStatus === 404
@@ -369,8 +394,10 @@ async function preflight(body: Parameters<typeof buildPlan>[2], transportOptions
               : 'Check --endpoint, --model and the server log.'
       throw inputError(`${transportOptions.endpoint.origin}: the preflight request failed (${e.category}${e.httpStatus ? ` ${e.httpStatus}` : ''}: ${e.message})`, hint)
     }
-    return includeUsage
+    for (const line of fallbacks) warn(line)
+    return found
   } finally {
     await transport.close()
   }
 }
+

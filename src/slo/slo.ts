@@ -100,3 +100,16 @@ function parseSloMap(map: unknown, text: string, file: string): Slo {
   if (Object.keys(slo).length === 0) throw inputError(`${file}${sloLine ? `:${sloLine}` : ''}: the \`slo:\` map is empty`, EXAMPLE)
   return slo
 }
+
+/**
+ * Pure: a warning when the run cannot measure some of the SLO's bounds, else undefined. Without streaming no first
+ * token is seen, so a request has no TTFT and no ITL and `scoreRecord` skips those bounds: goodput would judge
+ * requests on latency alone (or on nothing, 100 % met) while the file reads as if TTFT had been checked.
+ */
+export function unmeasuredBoundsWarning(slo: Slo, run: {stream: boolean; file: string}): string | undefined {
+  if (run.stream) return undefined
+  const unmeasured = (['ttft_ms', 'itl_ms'] as const).filter((k) => slo[k] !== undefined)
+  if (unmeasured.length === 0) return undefined
+  const judged = slo.latency_ms === undefined ? 'no bound is checked: every successful request counts as met' : 'requests are judged on latency_ms only'
+  return `--slo-file ${run.file}: ${unmeasured.join(' and ')} cannot be measured with --no-stream (no first token is seen); ${judged}. Drop --no-stream to check them.`
+}

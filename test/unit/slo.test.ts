@@ -1,4 +1,4 @@
-import {parseSlo} from '../../src/slo/slo.js'
+import {parseSlo, unmeasuredBoundsWarning} from '../../src/slo/slo.js'
 import {scoreRecord} from '../../src/slo/score.js'
 import type {RequestRecord} from '../../src/record/record.js'
 import {DualBenchError} from '../../src/errors.js'
@@ -46,5 +46,14 @@ describe('scoreRecord', () => {
     expect(scoreRecord(record({ok: false}), slo).met).toBe(false)
     expect(scoreRecord(record({firstTokenAtMs: 50, outputTokens: 1}), {itl_ms: 1}).met).toBe(true)
     expect(scoreRecord(record({firstTokenAtMs: 50, endedAtMs: 500, outputTokens: 10}), {itl_ms: 50}).violations).toEqual(['itl_ms 50.0 ≥ 50'])
+  })
+})
+
+describe('unmeasuredBoundsWarning', () => {
+  test('TTFT and ITL bounds without streaming are named; with streaming, or latency only, nothing is said', () => {
+    expect(unmeasuredBoundsWarning({ttft_ms: 500}, {stream: true, file: 'slo.yaml'})).toBeUndefined()
+    expect(unmeasuredBoundsWarning({latency_ms: 500}, {stream: false, file: 'slo.yaml'})).toBeUndefined()
+    expect(unmeasuredBoundsWarning({ttft_ms: 500, itl_ms: 50}, {stream: false, file: 'slo.yaml'})).toMatch(/^--slo-file slo\.yaml: ttft_ms and itl_ms cannot be measured with --no-stream.*every successful request counts as met/)
+    expect(unmeasuredBoundsWarning({ttft_ms: 500, latency_ms: 9000}, {stream: false, file: 'slo.yaml'})).toMatch(/ttft_ms cannot .*judged on latency_ms only/)
   })
 })
