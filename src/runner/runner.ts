@@ -6,6 +6,7 @@ import type {Slo} from '../slo/slo.js'
 import {RoundColumns, type RoundSummary, summarizeColumns} from '../summary/round-summary.js'
 import {type Stats, summarize} from '../summary/stats.js'
 import {eventLoopWarning, startEventLoopMonitor} from '../perf/event-loop.js'
+import {bufferedStreamsWarning} from '../summary/buffered-streams.js'
 import type {RunObserver} from './events.js'
 import type {LevelRequests, PlannedLevel} from './plan.js'
 
@@ -264,6 +265,8 @@ async function runRound(
     summary.event_loop = loopStats
     const warning = eventLoopWarning(concurrency, round, loopStats)
     if (warning) observer?.warn?.(warning)
+    const buffered = bufferedStreamsWarning(concurrency, round, columns.streams)
+    if (buffered) observer?.warn?.(buffered)
   }
   summary.planned_requests = size
   // A request cancelled by a second Ctrl-C was never measured (--resume sends it again): it does not complete a round.

@@ -272,6 +272,8 @@ export class RoundColumns {
   /** Finished requests; `finished - cancelled` is what counts towards a complete round. */
   finished = 0
   cancelled = 0
+  /** Successful streams of two or more content chunks, and those of them whose chunks all came in one read. */
+  readonly streams = {multiChunk: 0, oneRead: 0}
   /** Chunk gaps of the successful requests, pooled as they arrive (memory-bounded, see ValuePool). */
   readonly chunkGaps = new ValuePool()
   private readonly errorIds = new Map<string, number>()
@@ -337,6 +339,10 @@ export class RoundColumns {
       this.errorId[i] = id
     }
     if (r.ok && r.chunkOffsetsMs) this.chunkGaps.addGaps(r.chunkOffsetsMs)
+    if (r.ok && r.firstTokenAtMs !== undefined && r.contentChunks !== undefined && r.contentChunks >= 2) {
+      this.streams.multiChunk++
+      if (r.lastTokenAtMs === r.firstTokenAtMs) this.streams.oneRead++
+    }
     if (r.prometheus) {
       for (const [name, value] of Object.entries(r.prometheus)) {
         let column = this.prometheus.get(name)
