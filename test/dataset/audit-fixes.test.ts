@@ -1,10 +1,10 @@
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {loadDataset} from '../../src/dataset/index.js'
 import {firstInvalidLine, utf16Bom} from '../../src/dataset/utf8-decode.js'
-import {DualBenchError} from '../../src/errors.js'
+import {inputErrorOf, writeFileIn} from '../helpers/input-error.js'
 
 let dir: string
 
@@ -15,23 +15,8 @@ afterAll(async () => {
   await rm(dir, {recursive: true, force: true})
 })
 
-async function tmpFile(name: string, content: string | Buffer): Promise<string> {
-  const p = join(dir, name)
-  await writeFile(p, content)
-  return p
-}
+const tmpFile = (name: string, content: string | Buffer) => writeFileIn(dir, name, content)
 
-/** Runs `fn`, expecting a DualBenchError with exit 2; returns its message. */
-async function inputErrorOf(fn: () => Promise<unknown>): Promise<string> {
-  try {
-    await fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(DualBenchError)
-    expect((err as DualBenchError).exit).toBe(2)
-    return (err as Error).message
-  }
-  throw new Error('expected an error')
-}
 
 const line = (o: unknown): string => JSON.stringify(o) + '\n'
 /** "春天" in GBK. */
