@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
-import {API_PATHS, apiOfPath, resolveCheckEndpoint, type CheckEndpoint} from '../check/endpoint.js'
+import {API_PATHS, apiOfPath, resolveEndpoint, type ResolvedEndpoint} from '../http/endpoint.js'
 import {renderCheck, type CheckSources} from '../check/render.js'
 import {runCheck, type CheckResult} from '../check/run-check.js'
 import {loadEnv} from '../config/secrets.js'
@@ -41,16 +41,16 @@ Exit codes: 0 the test request succeeded; 1 it failed; 2 bad flags.`
     const api = flags.api as ApiKind | undefined
     const env = loadEnv()
 
-    let target: CheckEndpoint
+    let target: ResolvedEndpoint
     let endpointSource: CheckSources['endpoint']
     let sim: Simulator | undefined
     if (flags.endpoint !== undefined) {
-      target = resolveCheckEndpoint(flags.endpoint, api)
+      target = resolveEndpoint(flags.endpoint, api)
       endpointSource = 'flag'
     } else if (env.endpoint !== undefined) {
       // loadEnv already turned MODEL_URL into a chat/completions URL; --api may ask for another API at the same base.
       const fromEnv = api !== undefined ? env.endpoint.replace(/\/(chat\/completions|completions)\/?$/, '') : env.endpoint
-      target = resolveCheckEndpoint(fromEnv, api ?? apiOfPath(new URL(env.endpoint)), 'MODEL_URL in ./.env')
+      target = resolveEndpoint(fromEnv, api ?? apiOfPath(new URL(env.endpoint)), 'MODEL_URL in ./.env')
       endpointSource = 'env'
     } else {
       sim = await startSimulator()

@@ -52,8 +52,6 @@ export const DEFAULT_SEED = 0
 
 const MAX_SKIP_EXAMPLES = 5
 
-type Picked = LineSample
-
 /**
  * Loads, validates and normalises samples from a JSON array, `{"data": [...]}` or JSONL file.
  * Every problem is a DualBenchError (exit 2) whose message starts with `file:line:`.
@@ -66,8 +64,8 @@ export async function loadDataset(path: string, opts: LoadOptions = {}): Promise
   const seed = opts.seed ?? DEFAULT_SEED
   const limit = numSamples ?? Infinity
   const rng = createRng(seed)
-  const reservoir = new Reservoir<Picked>(limit, rng)
-  const picked: Picked[] = []
+  const reservoir = new Reservoir<LineSample>(limit, rng)
+  const picked: LineSample[] = []
   const info: ReadInfo = {}
   const skippedExamples: string[] = []
   let skipped = 0
@@ -115,7 +113,7 @@ export async function loadDataset(path: string, opts: LoadOptions = {}): Promise
 }
 
 /** Duplicate ids would merge two samples' round-1/round-2 comparisons, so they are an error. */
-function assertUniqueIds(path: string, picked: Picked[]): void {
+function assertUniqueIds(path: string, picked: LineSample[]): void {
   const seen = new Map<string, number>()
   for (const p of [...picked].sort((a, b) => a.line - b.line)) {
     const first = seen.get(p.sample.id)

@@ -34,8 +34,9 @@ export interface PlannedLevel {
  * two requests with one sample_id would merge in the round files.
  */
 export function repeatSamples(samples: Sample[], n: number): {sample: Sample; repeat: number}[] {
-  // Only when there are repeats: a set of every id is a few MB at 100 000 samples.
-  const taken = n > samples.length ? new Set(samples.map((s) => s.id)) : new Set<string>()
+  if (n <= samples.length) return samples.slice(0, n).map((sample) => ({sample, repeat: 0}))
+  // Built only when there are repeats: a set of every id is a few MB at 100 000 samples.
+  const taken = new Set(samples.map((s) => s.id))
   // Per dataset position: the next suffix number to try, so each sample's labels keep counting up.
   const nextSuffix = new Uint32Array(samples.length).fill(1)
   return Array.from({length: n}, (_, i) => {

@@ -1,5 +1,5 @@
 import {diagnose, problemOfControlError, problemOfRecord, type CheckFacts} from '../../src/check/diagnose.js'
-import {apiOfPath, resolveCheckEndpoint} from '../../src/check/endpoint.js'
+import {apiOfPath, resolveEndpoint} from '../../src/http/endpoint.js'
 import {DualBenchError} from '../../src/errors.js'
 import type {RequestRecord} from '../../src/record/record.js'
 
@@ -108,16 +108,16 @@ describe('diagnose', () => {
 
 describe('check endpoint resolution', () => {
   test('full API URLs keep their path and name their API', () => {
-    expect(resolveCheckEndpoint('http://h:8000/v1/chat/completions')).toMatchObject({api: 'chat', completed: false})
-    expect(resolveCheckEndpoint('http://h:8000/v1/completions').api).toBe('completions')
-    expect(resolveCheckEndpoint('http://h:8000/v1/responses').api).toBe('responses')
+    expect(resolveEndpoint('http://h:8000/v1/chat/completions')).toMatchObject({api: 'chat', completed: false})
+    expect(resolveEndpoint('http://h:8000/v1/completions').api).toBe('completions')
+    expect(resolveEndpoint('http://h:8000/v1/responses').api).toBe('responses')
     expect(apiOfPath(new URL('http://h/llm/v1/responses/'))).toBe('responses')
   })
 
   test('a base URL is completed with the API path (chat unless --api says otherwise)', () => {
-    expect(resolveCheckEndpoint('http://h:8000/v1').endpoint.href).toBe('http://h:8000/v1/chat/completions')
-    expect(resolveCheckEndpoint('http://h:8000').endpoint.href).toBe('http://h:8000/v1/chat/completions')
-    const r = resolveCheckEndpoint('https://h/proxy/v1/', 'responses')
+    expect(resolveEndpoint('http://h:8000/v1').endpoint.href).toBe('http://h:8000/v1/chat/completions')
+    expect(resolveEndpoint('http://h:8000').endpoint.href).toBe('http://h:8000/v1/chat/completions')
+    const r = resolveEndpoint('https://h/proxy/v1/', 'responses')
     expect(r).toMatchObject({api: 'responses', completed: true})
     expect(r.endpoint.href).toBe('https://h/proxy/v1/responses')
   })
@@ -126,13 +126,13 @@ describe('check endpoint resolution', () => {
     for (const bad of ['not a url', 'ftp://h/v1', 'http://h/generate']) {
       let error: unknown
       try {
-        resolveCheckEndpoint(bad)
+        resolveEndpoint(bad)
       } catch (e) {
         error = e
       }
       expect(error).toBeInstanceOf(DualBenchError)
       expect((error as DualBenchError).exit).toBe(2)
     }
-    expect(resolveCheckEndpoint('http://h/generate', 'completions').endpoint.pathname).toBe('/generate')
+    expect(resolveEndpoint('http://h/generate', 'completions').endpoint.pathname).toBe('/generate')
   })
 })

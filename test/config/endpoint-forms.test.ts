@@ -1,5 +1,5 @@
 import {buildRunConfig} from '../../src/config/run-config.js'
-import {resolveCheckEndpoint} from '../../src/check/endpoint.js'
+import {resolveEndpoint} from '../../src/http/endpoint.js'
 import {runFlags} from '../helpers/run-flags.js'
 
 const run = (endpoint: string, api?: string) => buildRunConfig(runFlags({prompt: 'hi', dataset: undefined, endpoint, api}))
@@ -17,7 +17,7 @@ describe('run accepts the base-URL forms check accepts', () => {
     expect(config.endpoint!.href).toBe(expected)
     expect(config.endpointGiven).toBe(given)
     expect(config.api).toBe(api ?? expected.split('/v1/')[1].replace('chat/completions', 'chat'))
-    expect(resolveCheckEndpoint(given, api as never).endpoint.href).toBe(expected)
+    expect(resolveEndpoint(given, api as never).endpoint.href).toBe(expected)
   })
 
   test('full paths are kept as given, with no completion note', () => {
