@@ -36,6 +36,8 @@ export interface CliOptions {
   /** Run as this user/group (needs root): the only way to meet a permission error when the tests run as root. */
   uid?: number
   gid?: number
+  /** A command the CLI is started through, e.g. `['taskset', '-c', '0']` (it must exec node in place). */
+  prefix?: string[]
 }
 
 /** A running CLI: its process, live views of its output so far, and its final result. */
@@ -54,7 +56,8 @@ export function spawnCli(args: string[], opts: CliOptions = {}): RunningCli {
   const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...opts.env}
   // A developer's real key in the environment must neither leak into these tests nor make them pass by accident.
   if (!opts.env || !('OPENAI_API_KEY' in opts.env)) delete env.OPENAI_API_KEY
-  const child = spawn(process.execPath, [BIN, ...args], {cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], uid: opts.uid, gid: opts.gid})
+  const [command, ...argv] = [...(opts.prefix ?? []), process.execPath, BIN, ...args]
+  const child = spawn(command, argv, {cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], uid: opts.uid, gid: opts.gid})
   let stdout = ''
   let stderr = ''
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s))
