@@ -5,7 +5,7 @@
  * millisecond its job needs: traced with perf on the bench's client core, two helpers compiling code that became hot
  * at a wave boundary (256 requests ending and 256 starting) held it 4.0 + 4.0 ms while first tokens waited, and
  * SCHED_IDLE for the helpers does not stop it (the kernel still picks them while the measuring thread has had more
- * than its share). With one helper, TTFT error p99 at 256 streams was ≤ 2 ms in 18 of 20 interleaved runs, against
+ * than its share). With one helper, TTFT error p99 at 256 streams was ≤ 2 ms in 28 of 30 interleaved runs, against
  * 7 of 20 with four (see docs/ARCHITECTURE.md). More helpers only help when they have cores of their own.
  */
 
