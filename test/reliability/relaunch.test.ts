@@ -25,7 +25,14 @@ function childrenOf(pid: number): {pid: number; argv: string[]}[] {
   return found
 }
 
-const alive = (pid: number) => existsSync(`/proc/${pid}/stat`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+/** Whether `pid` still runs (a zombie does not). One read: the process may go between a check and a read. */
+function alive(pid: number): boolean {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return false
+  }
+}
 
 const linux = process.platform === 'linux'
 // On one core (taskset) the product asks for one helper thread whatever the machine has.
