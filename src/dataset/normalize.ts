@@ -5,10 +5,14 @@
  *   {"messages": [{role, content}]}           OpenAI chat (also convert-longbench output); trailing assistant
  *                                              turns are dropped, so the prompt ends at the last user turn (the
  *                                              fine-tuning layout puts the reference answer there)
- *   {"conversations": [{from, value}]}         ShareGPT: turns up to and including the first human turn
+ *   {"conversations": [{from, value}]}         ShareGPT: turns up to and including the first human turn; turns may
+ *   {"conversation": [{role, content}]}        also be {role, content} (LMSYS-Chat, WildChat use `conversation`)
  *   {"prompt": "…"}                            one user message
  *   {"text": "…"}                              one user message (the seed's form)
+ *   {"instruction", "input"?}                  Alpaca (or Dolly, whose `context` plays `input`'s part): the instruction,
+ *                                              a blank line, then the input when there is one
  *   {"context", "input"} / LongBench v2 record LongBench template when `dataset` names one, else context + "\n\n" + input
+ *   {"question", "context"?}                   QA sets (SQuAD, GSM8K, HotpotQA…): context + "\n\n" + question, or the question
  * Optional on every shape: `id` (or `_id`), `max_tokens`, `system` (prepended as a system message).
  * A message whose content is empty or only whitespace is rejected, as `"text": ""` is.
  */
@@ -89,22 +93,46 @@ function fromMessages(v: unknown): ChatMessage[] {
   return kept
 }
 
-function fromConversations(v: unknown): ChatMessage[] {
-  if (!Array.isArray(v)) fail(`"conversations" must be an array, got ${typeName(v)}`)
+/** ShareGPT-style turns (`field` is "conversations" or "conversation"), each {from, value} or {role, content}. */
+function fromConversations(v: unknown, field: string): ChatMessage[] {
+  if (!Array.isArray(v)) fail(`"${field}" must be an array, got ${typeName(v)}`)
   const out: ChatMessage[] = []
   for (const [i, turn] of v.entries()) {
-    const where = `conversations[${i}]`
-    if (!turn || typeof turn !== 'object') fail(`${where} must be an object with "from" and "value"`)
-    const {from, value} = turn as {from?: unknown; value?: unknown}
-    const role = typeof from === 'string' ? SHAREGPT_ROLES[from.toLowerCase()] : undefined
-    if (!role) fail(`${where}.from ${JSON.stringify(from)} is not one of ${Object.keys(SHAREGPT_ROLES).join(', ')}`)
-    if (typeof value !== 'string') fail(`${where}.value must be a string, got ${typeName(value)}`)
-    if (value.trim() === '') fail(`${where}.value is empty`)
-    out.push({role, content: value})
+    const where = `${field}[${i}]`
+    if (!turn || typeof turn !== 'object') fail(`${where} must be an object with "from" and "value" (or "role" and "content")`)
+    const t = turn as {from?: unknown; value?: unknown; role?: unknown; content?: unknown}
+    const byRole = t.from === undefined && t.role !== undefined
+    const speaker = byRole ? t.role : t.from
+    const role = typeof speaker === 'string' ? SHAREGPT_ROLES[speaker.toLowerCase()] : undefined
+    if (!role) fail(`${where}.${byRole ? 'role' : 'from'} ${JSON.stringify(speaker)} is not one of ${Object.keys(SHAREGPT_ROLES).join(', ')}`)
+    const content = byRole ? contentText(t.content, where) : t.value
+    if (typeof content !== 'string') fail(`${where}.value must be a string, got ${typeName(content)}`)
+    if (content.trim() === '') fail(`${where}.${byRole ? 'content' : 'value'} is empty`)
+    out.push({role, content})
     // Benchmark the first human turn; later turns are the reference answer and follow-ups.
     if (role === 'user') return out
   }
-  fail('"conversations" has no human turn')
+  fail(`"${field}" has no human turn`)
+}
+
+/**
+ * Instruction-tuning records: Alpaca's `instruction` + `input`, or Dolly's `instruction` + `context`. The input goes
+ * after the instruction, as Alpaca's own prompt template puts it; an empty input is no input.
+ */
+function fromInstruction(rec: Record<string, unknown>): ChatMessage[] {
+  const instruction = nonEmptyString(rec.instruction, 'instruction')
+  const field = rec.input !== undefined && rec.input !== null ? 'input' : 'context'
+  const extra = rec[field] ?? ''
+  if (typeof extra !== 'string') fail(`"${field}" must be a string, got ${typeName(extra)}`)
+  return [{role: 'user', content: extra.trim() === '' ? instruction : `${instruction}\n\n${extra}`}]
+}
+
+/** Question-answering records: the question, after its context passage when there is one (SQuAD, HotpotQA). */
+function fromQuestion(rec: Record<string, unknown>): ChatMessage[] {
+  const question = nonEmptyString(rec.question, 'question')
+  const context = rec.context ?? ''
+  if (typeof context !== 'string') fail(`"context" must be a string, got ${typeName(context)}`)
+  return [{role: 'user', content: context.trim() === '' ? question : `${context}\n\n${question}`}]
 }
 
 function fromLongBench(rec: Record<string, unknown>): {messages: ChatMessage[]; maxTokens?: number} {
@@ -150,13 +178,19 @@ export function normalizeRecord(value: unknown, fallbackId: string): NormalizeRe
     let messages: ChatMessage[]
     let maxTokens: number | undefined
     if ('messages' in rec) messages = fromMessages(rec.messages)
-    else if ('conversations' in rec) messages = fromConversations(rec.conversations)
+    else if ('conversations' in rec) messages = fromConversations(rec.conversations, 'conversations')
+    else if ('conversation' in rec) messages = fromConversations(rec.conversation, 'conversation')
     else if ('prompt' in rec) messages = [{role: 'user', content: nonEmptyString(rec.prompt, 'prompt')}]
     else if ('text' in rec) messages = [{role: 'user', content: nonEmptyString(rec.text, 'text')}]
+    else if ('instruction' in rec) messages = fromInstruction(rec)
     else if (detectLongBenchKind(rec)) ({messages, maxTokens} = fromLongBench(rec))
+    else if ('question' in rec) messages = fromQuestion(rec)
     else {
       const keys = Object.keys(rec).slice(0, 8).join(', ') || 'none'
-      fail(`no prompt field found (keys: ${keys}); expected "text", "prompt", "messages", "conversations", or "context" + "input"`)
+      fail(
+        `no prompt field found (keys: ${keys}); expected "text", "prompt", "messages", "conversations", "instruction", "question", ` +
+          `or "context" + "input"`,
+      )
     }
     if (!messages.some((m) => m.role === 'user')) fail('has no user message to benchmark')
     if (rec.system !== undefined) {

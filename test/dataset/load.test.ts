@@ -44,6 +44,41 @@ describe('sample shapes', () => {
     ])
   })
 
+  test('Alpaca, Dolly, QA and role/content conversation records become one prompt each', async () => {
+    const lines = [
+      {id: 'alpaca-no-input', instruction: 'Give three tips for staying healthy.', input: '', output: '1. Eat well.'},
+      {id: 'alpaca', instruction: 'Translate to English.', input: 'bonjour', output: 'hello'},
+      {id: 'dolly', instruction: 'When was the canal opened?', context: 'The canal opened in 1825.', response: '1825', category: 'closed_qa'},
+      {id: 'gsm8k', question: 'What is 6 times 7?', answer: '#### 42'},
+      {id: 'squad', context: 'Paris is the capital of France.', question: 'What is the capital of France?', answers: {text: ['Paris']}},
+      {id: 'lmsys', conversation: [{role: 'user', content: 'hi'}, {role: 'assistant', content: 'hello'}, {role: 'user', content: 'more'}]},
+      {id: 'sharegpt-rc', conversations: [{role: 'system', content: 'Be brief.'}, {role: 'user', content: [{type: 'text', text: 'Why?'}]}]},
+    ]
+    const p = await tmpFile('more-shapes.jsonl', lines.map((l) => JSON.stringify(l)).join('\n') + '\n')
+    const {samples, skipped} = await loadDataset(p)
+    expect(skipped).toBe(0)
+    const prompt = Object.fromEntries(samples.map((s) => [s.id, s.messages]))
+    expect(prompt['alpaca-no-input']).toEqual([{role: 'user', content: 'Give three tips for staying healthy.'}])
+    expect(prompt.alpaca).toEqual([{role: 'user', content: 'Translate to English.\n\nbonjour'}])
+    expect(prompt.dolly).toEqual([{role: 'user', content: 'When was the canal opened?\n\nThe canal opened in 1825.'}])
+    expect(prompt.gsm8k).toEqual([{role: 'user', content: 'What is 6 times 7?'}])
+    expect(prompt.squad).toEqual([{role: 'user', content: 'Paris is the capital of France.\n\nWhat is the capital of France?'}])
+    // Up to and including the first human turn, as for ShareGPT's from/value turns.
+    expect(prompt.lmsys).toEqual([{role: 'user', content: 'hi'}])
+    expect(prompt['sharegpt-rc']).toEqual([
+      {role: 'system', content: 'Be brief.'},
+      {role: 'user', content: 'Why?'},
+    ])
+  })
+
+  test('a bad field of the newer shapes is named with its line', async () => {
+    const p = await tmpFile('bad-shapes.jsonl', [JSON.stringify({instruction: 'x', input: 3}), JSON.stringify({conversation: [{role: 'robot', content: 'x'}]}), JSON.stringify({question: 'ok?'})].join('\n') + '\n')
+    const {samples, skippedExamples} = await loadDataset(p, {skipInvalid: true})
+    expect(samples.map((x) => x.messages[0]!.content)).toEqual(['ok?'])
+    expect(skippedExamples[0]).toMatch(/bad-shapes\.jsonl:1: "input" must be a string, got number/)
+    expect(skippedExamples[1]).toMatch(/bad-shapes\.jsonl:2: conversation\[0\]\.role "robot" is not one of human, user/)
+  })
+
   test('a raw LongBench v1 record gets its dataset template and max length', async () => {
     const p = await tmpFile('raw-lb.jsonl', JSON.stringify({_id: 'x1', dataset: 'qasper', context: 'CTX', input: 'Q?', answers: ['a']}) + '\n')
     const {samples} = await loadDataset(p)
