@@ -69,7 +69,7 @@ Outputs in --output-dir: metrics_summary.csv, concurrency_<C>_round_<R>.json, re
     header: Flags.string({summary: 'Extra request header NAME:VALUE (repeatable). Values are never printed.', multiple: true}),
     lang: Flags.string({summary: 'Language of the terminal tables and CSV labels: en, or zh (the seed tools\' Chinese terms).', options: ['en', 'zh'], default: 'en'}),
     resume: Flags.string({summary: 'Continue the interrupted run in this output directory with its stored configuration; requests already measured are not sent again.'}),
-    retries: Flags.integer({summary: 'Retry a failed request (5xx, 429, connection, timeout, broken stream) up to N times with backoff. Off by default: a benchmark must not hide failures.', default: 0}),
+    retries: Flags.integer({summary: "Retry a failed request (5xx, 429, connection, timeout, broken stream) up to N times with backoff, or after the server's Retry-After (at most 60 s). Off by default: a benchmark must not hide failures.", default: 0}),
     'max-error-rate': Flags.string({summary: 'Abort a level early once more than this fraction of its requests failed (judged after 10 requests), e.g. 0.2.'}),
     'first-token-timeout': Flags.integer({summary: 'Seconds allowed from send to the first token (default: --timeout).'}),
     workers: Flags.integer({

@@ -396,6 +396,8 @@ class Attempt implements ResponseHandler {
   private statusText = ''
   /** A redirect's `Location` header, for the error ('' otherwise). */
   private location = ''
+  /** A 429's or 503's `Retry-After` header, for the error ('' otherwise). */
+  private retryAfter = ''
   private responded = false
   /** A whole (or error) body's pieces; the error body only up to ERROR_BODY_BYTES. */
   private parts: Buffer[] | undefined = undefined
@@ -426,6 +428,7 @@ class Attempt implements ResponseHandler {
       return x.releaseSlot(true)
     }
     if (statusCode >= 300 && statusCode < 400) this.location = headerValue(rawHeaders, 'location')
+    if (statusCode === 429 || statusCode === 503) this.retryAfter = headerValue(rawHeaders, 'retry-after')
     if (statusCode < 200 || statusCode >= 300) this.mode = 'error'
     // Some servers ignore `stream: true` or answer with a JSON body (often an error) and status 200.
     else if (!x.ctx.opts.stream || (contentType.includes('json') && !contentType.includes('event-stream'))) this.mode = 'whole'
@@ -491,7 +494,7 @@ class Attempt implements ResponseHandler {
     const x = this.x
     if (x.settled) return
     const endedAtMs = cause ? nowMs() : this.slot.connection.readAtMs
-    if (this.mode === 'error') return x.finish(httpError(this.status, this.statusText, this.bodyText(), {location: this.location, endpoint: x.ctx.opts.endpoint}), endedAtMs)
+    if (this.mode === 'error') return x.finish(httpError(this.status, this.statusText, this.bodyText(), {location: this.location, endpoint: x.ctx.opts.endpoint, retryAfter: this.retryAfter}), endedAtMs)
     if (this.mode === 'whole') {
       if (cause) return x.finish({category: 'stream_cut', message: `connection closed before the response body completed (${describeError(cause)})`}, endedAtMs)
       if (x.ctx.opts.api === 'responses') applyResponsesBody(x.state, this.bodyText())

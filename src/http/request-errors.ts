@@ -9,22 +9,48 @@ import {errorMessageOf} from './openai-stream.js'
 /** The code of the error a request gets when its socket closes before the response completed (http1-connection.ts). */
 export const SOCKET_CLOSED = 'ERR_SOCKET_CLOSED_EARLY'
 
+/** Headers of a non-2xx answer that its error keeps. */
+export interface ErrorHeaders {
+  /** `Location` of a redirect, resolved against `endpoint`. */
+  location?: string
+  endpoint: URL
+  /** `Retry-After` as sent (seconds or an HTTP date). */
+  retryAfter?: string
+}
+
 /**
  * A non-2xx answer: the server's own message when its body has one (OpenAI error object, FastAPI detail, text).
- * A redirect also keeps its `Location` (absolute, resolved against `endpoint`) so the run can say which URL to use.
+ * A redirect also keeps its `Location` (absolute, resolved against `endpoint`) so the run can say which URL to use;
+ * a rate limit or overload keeps its `Retry-After`, which --retries honours.
  */
-export function httpError(status: number, statusMessage: string | undefined, bodyText: string, redirect?: {location: string; endpoint: URL}): RequestError {
+export function httpError(status: number, statusMessage: string | undefined, bodyText: string, headers?: ErrorHeaders, nowEpochMs = Date.now()): RequestError {
   let message: string | undefined
   try {
     message = errorMessageOf(JSON.parse(bodyText))
   } catch {
     message = bodyText.trim() || undefined
   }
-  const location = status >= 300 && status < 400 && redirect?.location ? absoluteUrl(redirect.location, redirect.endpoint) : undefined
+  const location = status >= 300 && status < 400 && headers?.location ? absoluteUrl(headers.location, headers.endpoint) : undefined
   const note = status >= 300 && status < 400 ? ` (a redirect${location ? ` to ${location}` : ''}: not followed, POST bodies are not re-sent; put the URL it points to in --endpoint)` : ''
   message = clip((message ?? `HTTP ${status}${statusMessage ? ` ${statusMessage}` : ''}`) + note)
   const category = status >= 500 ? 'http_5xx' : status >= 400 ? 'http_4xx' : 'other'
-  return location ? {category, message, httpStatus: status, location} : {category, message, httpStatus: status}
+  const error: RequestError = location ? {category, message, httpStatus: status, location} : {category, message, httpStatus: status}
+  const retryAfterMs = headers?.retryAfter ? parseRetryAfter(headers.retryAfter, nowEpochMs) : undefined
+  if (retryAfterMs !== undefined) error.retryAfterMs = retryAfterMs
+  return error
+}
+
+/**
+ * A `Retry-After` value in ms from now: delta-seconds, or an HTTP date (RFC 9110 §10.2.3); undefined when it is
+ * neither. A date in the past is 0.
+ */
+export function parseRetryAfter(value: string, nowEpochMs: number): number | undefined {
+  const text = value.trim()
+  if (/^\d+$/.test(text)) return Number(text) * 1000
+  // Only a date names its weekday or month; Date.parse alone would also read "1.5" or "-1" as a year.
+  if (!/[a-z]/i.test(text)) return undefined
+  const at = Date.parse(text)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowEpochMs)
 }
 
 function absoluteUrl(location: string, base: URL): string | undefined {

@@ -23,6 +23,8 @@ export interface RequestError {
   httpStatus?: number
   /** A redirect's target (absolute `Location`), which the client does not follow. */
   location?: string
+  /** The server's `Retry-After` (429, 503), in ms: how long --retries waits before trying again. */
+  retryAfterMs?: number
 }
 
 export type TokenSource = 'usage' | 'chunks'

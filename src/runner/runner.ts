@@ -90,6 +90,32 @@ function isRetryable(r: RequestRecord): boolean {
   return !r.ok && r.error !== undefined && (RETRYABLE.has(r.error.category) || r.error.httpStatus === 429)
 }
 
+/** Longest `Retry-After` honoured: a server asking for an hour still gets its retry within a benchmark's patience. */
+export const RETRY_AFTER_CAP_MS = 60_000
+
+/**
+ * Pure: the wait before retry number `attempt` (1, 2, …) of a failed request: exponential backoff from `backoffMs`, or
+ * the server's `Retry-After` (capped at RETRY_AFTER_CAP_MS) when it asks for longer. Retrying a rate limit sooner
+ * than asked only earns another 429.
+ */
+export function retryDelayMs(failed: RequestRecord, attempt: number, backoffMs: number): number {
+  return Math.max(backoffMs * 2 ** (attempt - 1), Math.min(failed.error?.retryAfterMs ?? 0, RETRY_AFTER_CAP_MS))
+}
+
+/** Resolves after `ms`, or at once when `stop` aborts (Ctrl-C must not wait out a long Retry-After). */
+function pause(ms: number, stop: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (stop?.aborted) return resolve()
+    const done = () => {
+      clearTimeout(timer)
+      stop?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    stop?.addEventListener('abort', done, {once: true})
+  })
+}
+
 /**
  * Runs the plan: per level, round 1 then round 2, each with at most `concurrency` requests in flight
  * (a closed loop of C workers over the round's queue, like vLLM's --max-concurrency). Never throws for a
@@ -218,7 +244,9 @@ async function runRound(
     const queuedAtMs = nowMs()
     let record = await transport.send(request, {queuedAtMs, signal: cancel})
     for (let attempt = 1; attempt <= retries && isRetryable(record) && !stop?.aborted; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, retryBackoffMs * 2 ** (attempt - 1)))
+      await pause(retryDelayMs(record, attempt, retryBackoffMs), stop)
+      // Stopped during the wait: the failure measured is the request's record, not a retry never sent.
+      if (stop?.aborted) break
       record = await transport.send(request, {queuedAtMs, signal: cancel})
       record.retries = attempt
     }
