@@ -1,3 +1,4 @@
+import {setTimeout as sleep} from 'node:timers/promises'
 import type {PlannedRequest, Transport} from '../http/transport.js'
 import type {PrometheusProbe} from '../metrics/probe.js'
 import {nowMs} from '../record/clock.js'
@@ -103,18 +104,7 @@ export function retryDelayMs(failed: RequestRecord, attempt: number, backoffMs: 
 }
 
 /** Resolves after `ms`, or at once when `stop` aborts (Ctrl-C must not wait out a long Retry-After). */
-function pause(ms: number, stop: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (stop?.aborted) return resolve()
-    const done = () => {
-      clearTimeout(timer)
-      stop?.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, ms)
-    stop?.addEventListener('abort', done, {once: true})
-  })
-}
+const pause = (ms: number, stop: AbortSignal | undefined): Promise<unknown> => sleep(ms, undefined, {signal: stop}).catch(() => undefined)
 
 /**
  * Runs the plan: per level, round 1 then round 2, each with at most `concurrency` requests in flight
