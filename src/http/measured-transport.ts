@@ -12,7 +12,7 @@
 import type {RequestError, RequestRecord} from '../record/record.js'
 import {nowMs} from '../record/clock.js'
 import {createSseParser, SSE_ERROR_EVENT, type SseParser} from './sse.js'
-import {applyErrorEvent, applyResponseBody, applyStreamEvent, createStreamState, emptyStreamError, type StreamState} from './openai-stream.js'
+import {applyErrorEvent, applyResponseBody, applyStreamEventBytes, createStreamState, emptyStreamError, type StreamState} from './openai-stream.js'
 import {applyResponsesBody, applyResponsesStreamEvent} from './responses-stream.js'
 import {modelsUrlOf} from './endpoint.js'
 import {ConnectionPool, type Slot, type SlotHolder} from './connection-pool.js'
@@ -348,7 +348,7 @@ class StreamReader {
   private count = 0
 
   constructor() {
-    this.sse = createSseParser((data, event) => this.attempt?.onEvent(data, event))
+    this.sse = createSseParser((bytes, start, end, event) => this.attempt?.onEvent(bytes, start, end, event))
   }
 
   start(attempt: Attempt): void {
@@ -467,12 +467,16 @@ class Attempt implements ResponseHandler {
     x.releaseSlot(false)
   }
 
-  /** One SSE event's data, and its `event:` type if it had one. */
-  onEvent(data: string, event: string | undefined): void {
+  /** One SSE event's data, `bytes[start, end)` (valid only during the call), and its `event:` type if it had one. */
+  onEvent(bytes: Buffer, start: number, end: number, event: string | undefined): void {
     const x = this.x
     if (x.settled) return
     const effect =
-      event === SSE_ERROR_EVENT ? applyErrorEvent(x.state, data) : x.ctx.opts.api === 'responses' ? applyResponsesStreamEvent(x.state, data) : applyStreamEvent(x.state, data)
+      event === SSE_ERROR_EVENT
+        ? applyErrorEvent(x.state, bytes.toString('utf8', start, end))
+        : x.ctx.opts.api === 'responses'
+          ? applyResponsesStreamEvent(x.state, bytes.toString('utf8', start, end))
+          : applyStreamEventBytes(x.state, bytes, start, end)
     if (effect === 'content') {
       const record = x.record
       if (record.firstTokenAtMs === undefined) record.firstTokenAtMs = this.stamp

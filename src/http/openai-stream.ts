@@ -1,5 +1,6 @@
 import type {CachedTokenSource, RequestError} from '../record/record.js'
 import {clip, ERROR_MESSAGE_CHARS} from './clip.js'
+import {ChunkScanner, SCAN_FALLBACK, SCAN_NONE} from './chunk-scan.js'
 
 /**
  * Pure meaning layer: one SSE `data` string (or one non-streaming JSON body) → updates to a small mutable
@@ -80,6 +81,23 @@ export function emptyStreamError(state: StreamState): RequestError | undefined {
 export function applyStreamEvent(state: StreamState, data: string): StreamEffect {
   const chunk = parseEventData(state, data)
   return typeof chunk === 'string' ? chunk : applyChunk(state, chunk, false)
+}
+
+const scanner = new ChunkScanner()
+
+/**
+ * applyStreamEvent for an event's data still in bytes, `bytes[start, end)` (see sse.ts): the common content chunk is
+ * read in place (chunk-scan.ts) and only a preview that is not yet full takes a string from it; any other event is
+ * decoded and parsed as applyStreamEvent does. The result and the state are the same either way.
+ */
+export function applyStreamEventBytes(state: StreamState, bytes: Buffer, start: number, end: number): StreamEffect {
+  const found = scanner.scan(bytes, start, end)
+  if (found === SCAN_FALLBACK) return applyStreamEvent(state, bytes.toString('utf8', start, end))
+  if (found === SCAN_NONE) return 'none'
+  if (scanner.reasoning) state.reasoningStreamed = true
+  state.contentChunks++
+  if (state.outputPreview.length < OUTPUT_PREVIEW_CHARS) addToPreview(state, scanner.text(bytes))
+  return 'content'
 }
 
 /**

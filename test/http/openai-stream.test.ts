@@ -3,8 +3,8 @@ import {applyResponseBody, applyStreamEvent, createStreamState, type StreamState
 
 function parseAll(pieces: (string | Buffer)[], end = true): string[] {
   const out: string[] = []
-  const p = createSseParser((d) => out.push(d))
-  for (const piece of pieces) p.feed(piece)
+  const p = createSseParser((bytes, start, end) => out.push(bytes.toString('utf8', start, end)))
+  for (const piece of pieces) p.feed(typeof piece === 'string' ? Buffer.from(piece) : piece)
   if (end) p.end()
   return out
 }

@@ -35,8 +35,8 @@ const LLAMA_CONTEXT_ERROR = '{"code":400,"message":"the request exceeds the avai
 describe('error events after HTTP 200', () => {
   test("the SSE layer hands llama.cpp's `error:` line and `event: error` on as error-typed events", () => {
     const seen: [string, string | undefined][] = []
-    const p = createSseParser((data, event) => seen.push([data, event]))
-    p.feed(`data: {"a":1}\n\nerror: ${LLAMA_CONTEXT_ERROR}\n\nevent: error\ndata: {"message":"boom"}\n\nretry: 5\nfoo: bar\n\ndata: [DONE]\n\n`)
+    const p = createSseParser((bytes, start, end, event) => seen.push([bytes.toString('utf8', start, end), event]))
+    p.feed(Buffer.from(`data: {"a":1}\n\nerror: ${LLAMA_CONTEXT_ERROR}\n\nevent: error\ndata: {"message":"boom"}\n\nretry: 5\nfoo: bar\n\ndata: [DONE]\n\n`))
     p.end()
     expect(seen).toEqual([
       ['{"a":1}', undefined],
