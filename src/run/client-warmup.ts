@@ -90,7 +90,10 @@ export async function warmUpClient(opts: WarmupOptions): Promise<WarmupResult> {
   let sim: Simulator | undefined
   let ok = 0
   try {
-    sim = await startSimulator({model: MODEL, itlMs: ITL_MS, baseTtftMs: 0, prefillMsPerToken: 0, serialPrefill: false, defaultOutputTokens: TOKENS})
+    // Shape variety: most chunks are read in place (chunk-scan.ts), so JSON.parse's objects (a stream's last chunks)
+    // are few; from one simulator shape alone, V8 optimized their readers for it, and the run's server's own shape
+    // threw that code away at the first wave's end, recompiled (4–6 ms) as the next first tokens arrived.
+    sim = await startSimulator({model: MODEL, itlMs: ITL_MS, baseTtftMs: 0, prefillMsPerToken: 0, serialPrefill: false, defaultOutputTokens: TOKENS, shapeVariety: true})
     const endpoint = new URL(opts.api === 'chat' ? '/v1/chat/completions' : opts.api === 'completions' ? '/v1/completions' : '/v1/responses', sim.url)
     // Planned like the real run (buildPlan), so the objects the hot code sees have the same shapes; half the samples
     // carry an input length, as truncated datasets do, so both record shapes are warm.

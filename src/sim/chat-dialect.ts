@@ -1,4 +1,4 @@
-import {completionBody, DONE_EVENT, errorEventFrame, StreamFrames, timingsObject, usageObject} from './chunks.js'
+import {completionBody, DONE_EVENT, errorEventFrame, StreamFrames, timingsObject, usageObject, varietyKey} from './chunks.js'
 import {parseCompletionBody, type SimApi, type SimRequest} from './protocol.js'
 import type {RunWriter, SimDialect} from './request-run.js'
 
@@ -15,9 +15,10 @@ export function chatDialect(api: SimApi, nextSeq: () => number): SimDialect<SimR
       return {status: 400, message: "1 validation error: stream_options: Extra inputs are not permitted (this server does not accept stream_options; send the request without it)", type: 'BadRequestError', param: 'stream_options'}
     },
     writer: (r, opts): RunWriter => {
-      const id = `${api === 'chat' ? 'chatcmpl' : 'cmpl'}-sim${nextSeq().toString(16).padStart(8, '0')}`
+      const seq = nextSeq()
+      const id = `${api === 'chat' ? 'chatcmpl' : 'cmpl'}-sim${seq.toString(16).padStart(8, '0')}`
       const created = Math.floor(Date.now() / 1000)
-      const frames = new StreamFrames(api, id, created, opts.model)
+      const frames = new StreamFrames(api, id, created, opts.model, opts.shapeVariety ? varietyKey(seq) : undefined)
       const style = opts.usageStyle
       return {
         opening: () => undefined,

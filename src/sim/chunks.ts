@@ -55,12 +55,21 @@ export const DONE_EVENT = 'data: [DONE]\n\n'
  * SSE frames for one streaming response, shaped like vLLM's chunks. The per-token frame is two
  * pre-serialised halves around the token text, so the hot path is one string concatenation.
  */
+/** Keys servers add to their chunks, for SimOptions.shapeVariety. */
+const VARIETY_KEYS = ['system_fingerprint', 'service_tier', 'stop_reason', 'matched_stop', 'kv_transfer_params', 'prompt_logprobs', 'obfuscation', 'metadata']
+
+/** The extra key of response number `seq` under SimOptions.shapeVariety. */
+export function varietyKey(seq: number): string {
+  return VARIETY_KEYS[seq % VARIETY_KEYS.length]!
+}
+
 export class StreamFrames {
   private readonly tokenHead: string
   private readonly tokenTail: string
   private readonly header: Record<string, unknown>
 
-  constructor(readonly api: SimApi, id: string, created: number, model: string) {
+  /** `extraKey`: one more key (null) in every frame but the token frames, at each level (see SimOptions.shapeVariety). */
+  constructor(readonly api: SimApi, id: string, created: number, model: string, private readonly extraKey?: string) {
     this.header = {id, object: api === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model}
     const head = JSON.stringify(this.header).slice(0, -1)
     if (api === 'chat') {
@@ -88,7 +97,7 @@ export class StreamFrames {
     const choice = this.api === 'chat'
       ? {index: 0, delta: {content: word}, logprobs: null, finish_reason: finishReason}
       : {index: 0, text: word, logprobs: null, finish_reason: finishReason, stop_reason: null}
-    return this.frame({choices: [choice], ...extra})
+    return this.frame({choices: [this.withExtra(choice)], ...extra})
   }
 
   /** llama.cpp's closing frame: empty delta with finish_reason, usage and timings. */
@@ -96,12 +105,12 @@ export class StreamFrames {
     const choice = this.api === 'chat'
       ? {index: 0, delta: {}, logprobs: null, finish_reason: finishReason}
       : {index: 0, text: '', logprobs: null, finish_reason: finishReason, stop_reason: null}
-    return this.frame({choices: [choice], ...extra})
+    return this.frame({choices: [this.withExtra(choice)], ...extra})
   }
 
   /** OpenAI's usage frame (`choices: []`), sent when stream_options.include_usage. */
   usageFrame(usage: Record<string, unknown>, extra: Record<string, unknown> = {}): string {
-    return this.frame({choices: [], usage, ...extra})
+    return this.frame({choices: [], usage: this.withExtra(usage), ...extra})
   }
 
   /** A frame that is not valid JSON, for the garbage fault. */
@@ -110,7 +119,11 @@ export class StreamFrames {
   }
 
   private frame(body: Record<string, unknown>): string {
-    return `data: ${JSON.stringify({...this.header, ...body})}\n\n`
+    return `data: ${JSON.stringify(this.withExtra({...this.header, ...body}))}\n\n`
+  }
+
+  private withExtra(value: Record<string, unknown>): Record<string, unknown> {
+    return this.extraKey === undefined ? value : {...value, [this.extraKey]: null}
   }
 }
 

@@ -33,6 +33,12 @@ export interface SimOptions {
    * none: never any usage.
    */
   usageStyle?: UsageStyle
+  /**
+   * Give each response's frames but its plain token frames one more key (null), from a rotating set of keys real
+   * servers add (system_fingerprint, stop_reason, …), at the chunk's, the choice's and usage's level. For the client
+   * warm-up: code that reads parsed chunks is then optimized for chunks of many shapes, not for the simulator's one.
+   */
+  shapeVariety?: boolean
   /** Probability of an HTTP 500 answer. */
   failRate?: number
   /** Probability of the socket being destroyed after a few tokens. */
@@ -69,6 +75,7 @@ export const SIM_DEFAULTS: ResolvedSimOptions = {
   serialPrefill: true,
   rejectStreamOptions: false,
   usageStyle: 'openai',
+  shapeVariety: false,
   failRate: 0,
   dropRate: 0,
   garbageRate: 0,

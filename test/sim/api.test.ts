@@ -171,4 +171,28 @@ describe('usage styles and strictness', () => {
       await sim.close()
     }
   })
+
+  it('shape variety: each response adds one more null key from servers\' set, at chunk, choice and usage level, never in token frames', async () => {
+    const sim = await startSimulator({shapeVariety: true, itlMs: 1, baseTtftMs: 1})
+    try {
+      const extraKeys = new Set<string>()
+      for (let n = 0; n < 3; n++) {
+        const r = await send(sim.url, '/v1/chat/completions', chat('x', {stream: true, max_tokens: 3, stream_options: {include_usage: true}}))
+        const frames = r.json.slice(0, -1)
+        const usage = frames.find((j) => j?.usage)
+        const extra = Object.keys(usage).filter((k) => !['id', 'object', 'created', 'model', 'choices', 'usage', 'sim_timing'].includes(k))
+        expect(extra).toHaveLength(1)
+        extraKeys.add(extra[0]!)
+        expect(usage[extra[0]!]).toBeNull()
+        expect(usage.usage).toHaveProperty(extra[0]!, null)
+        const last = frames.find((j) => j?.choices?.[0]?.finish_reason)
+        expect(last.choices[0]).toHaveProperty(extra[0]!, null)
+        // Token frames keep vLLM's exact bytes: the client reads those in place.
+        for (const token of contentChunks(r).slice(0, -1)) expect(Object.keys(token)).toEqual(['id', 'object', 'created', 'model', 'choices'])
+      }
+      expect(extraKeys.size).toBe(3)
+    } finally {
+      await sim.close()
+    }
+  })
 })
