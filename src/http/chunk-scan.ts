@@ -12,6 +12,12 @@
  * the caller parses it the general way (openai-stream.ts). The tests check it against that general path.
  */
 
+/** Where ChunkScanner.addText puts text: plain UTF-8 as bytes, escaped strings decoded. */
+export interface TextSink {
+  add(text: string): void
+  addUtf8(bytes: Buffer, start: number, end: number): void
+}
+
 /** Not a chunk this scanner reads: parse it the general way. */
 export const SCAN_FALLBACK = -1
 /** A valid chunk with no generated text (a role chunk, an empty delta). */
@@ -109,6 +115,19 @@ export class ChunkScanner {
     if (reasoning < 0 && !this.has(CONTENT)) return this.decode(bytes, TEXT)
     if (reasoning < 0) return this.decode(bytes, CONTENT)
     return this.has(CONTENT) ? this.decode(bytes, reasoning) + this.decode(bytes, CONTENT) : this.decode(bytes, reasoning)
+  }
+
+  /** Adds the last SCAN_CONTENT chunk's text (as `text` reads it) to `preview`, without a string for plain text. */
+  addText(bytes: Buffer, preview: TextSink): void {
+    const reasoning = this.reasoningField()
+    if (reasoning >= 0) this.addField(bytes, reasoning, preview)
+    if (this.has(CONTENT)) this.addField(bytes, CONTENT, preview)
+    else if (reasoning < 0) this.addField(bytes, TEXT, preview)
+  }
+
+  private addField(bytes: Buffer, field: number, preview: TextSink): void {
+    if (this.spans[field + 2] === 1) preview.add(this.decode(bytes, field))
+    else preview.addUtf8(bytes, this.spans[field], this.spans[field + 1])
   }
 
   private reasoningField(): number {

@@ -1,6 +1,6 @@
 import type {CachedTokenSource, RequestError} from '../record/record.js'
 import {clip, ERROR_MESSAGE_CHARS} from './clip.js'
-import {ChunkScanner, SCAN_FALLBACK, SCAN_NONE} from './chunk-scan.js'
+import {ChunkScanner, SCAN_FALLBACK, SCAN_NONE, type TextSink} from './chunk-scan.js'
 
 /**
  * Pure meaning layer: one SSE `data` string (or one non-streaming JSON body) → updates to a small mutable
@@ -18,8 +18,13 @@ export type StreamEffect = 'content' | 'none' | 'done' | 'error'
 export interface StreamState {
   /** Chunks with generated output: content, reasoning, refusal or tool-call text (all of it is generated). */
   contentChunks: number
-  /** Start of the generated text (reasoning and content in arrival order), capped at OUTPUT_PREVIEW_CHARS. */
+  /**
+   * Start of the generated text (reasoning and content in arrival order), capped at OUTPUT_PREVIEW_CHARS — in
+   * `previewChars` instead when the state has them: read it with previewOf.
+   */
   outputPreview: string
+  /** Where a stream gathers its preview without a string per chunk (see PreviewChars); undefined: in outputPreview. */
+  previewChars: PreviewChars | undefined
   finishReason?: string
   /** `[DONE]` seen. */
   done: boolean
@@ -41,8 +46,52 @@ export interface StreamState {
 }
 
 /** A fresh state for one response. */
-export function createStreamState(): StreamState {
-  return {contentChunks: 0, outputPreview: '', done: false, reasoningStreamed: false}
+export function createStreamState(previewChars?: PreviewChars): StreamState {
+  return {contentChunks: 0, outputPreview: '', previewChars, done: false, reasoningStreamed: false}
+}
+
+/** The state's preview text. */
+export function previewOf(state: StreamState): string {
+  return state.previewChars === undefined ? state.outputPreview : state.previewChars.toString()
+}
+
+/**
+ * A stream's preview, gathered into a buffer that the streams of one connection slot reuse (measured-transport.ts).
+ * Built as strings, a stream's preview was a new string per chunk until it was full — ≈ 7 kB of garbage per stream
+ * of 4-character tokens, the largest share of what the client still allocated once chunks were read in place — and
+ * one more string per stream for every young-generation collection to copy.
+ */
+export class PreviewChars implements TextSink {
+  private readonly chars = new Uint16Array(OUTPUT_PREVIEW_CHARS)
+  private length = 0
+
+  get full(): boolean {
+    return this.length >= OUTPUT_PREVIEW_CHARS
+  }
+
+  clear(): void {
+    this.length = 0
+  }
+
+  add(text: string): void {
+    let n = this.length
+    const end = Math.min(text.length, OUTPUT_PREVIEW_CHARS - n)
+    for (let k = 0; k < end; k++) this.chars[n++] = text.charCodeAt(k)
+    this.length = n
+  }
+
+  /** Adds UTF-8 `bytes[start, end)`: ASCII is copied as it is, the first other byte on is decoded. */
+  addUtf8(bytes: Buffer, start: number, end: number): void {
+    let n = this.length
+    let k = start
+    for (; k < end && n < OUTPUT_PREVIEW_CHARS && bytes[k] < 0x80; k++) this.chars[n++] = bytes[k]
+    this.length = n
+    if (k < end && n < OUTPUT_PREVIEW_CHARS) this.add(bytes.toString('utf8', k, end))
+  }
+
+  toString(): string {
+    return this.length === 0 ? '' : String.fromCharCode.apply(null, this.chars.subarray(0, this.length) as unknown as number[])
+  }
 }
 
 /**
@@ -96,7 +145,12 @@ export function applyStreamEventBytes(state: StreamState, bytes: Buffer, start: 
   if (found === SCAN_NONE) return 'none'
   if (scanner.reasoning) state.reasoningStreamed = true
   state.contentChunks++
-  if (state.outputPreview.length < OUTPUT_PREVIEW_CHARS) addToPreview(state, scanner.text(bytes))
+  const chars = state.previewChars
+  if (chars !== undefined) {
+    if (!chars.full) scanner.addText(bytes, chars)
+  } else if (state.outputPreview.length < OUTPUT_PREVIEW_CHARS) {
+    addToPreview(state, scanner.text(bytes))
+  }
   return 'content'
 }
 
@@ -154,12 +208,13 @@ export function parseBodyObject(state: StreamState, text: string): Record<string
 }
 
 /**
- * Appends generated text to the preview until it is OUTPUT_PREVIEW_CHARS long. The preview is made flat each time:
- * `a + b` is a rope node pointing at both, so a preview grown token by token was a chain of one node and one token
+ * Appends generated text to the preview until it is OUTPUT_PREVIEW_CHARS long. Without PreviewChars, the preview is
+ * made flat each time: `a + b` is a rope node pointing at both, so a preview grown token by token was a chain of one node and one token
  * string per chunk, alive all stream long; at 256 streams those chains were a large part of what every young-generation
  * collection copied (its pause stops the event loop, and first tokens arriving meanwhile are stamped late).
  */
 export function addToPreview(state: StreamState, text: string): void {
+  if (state.previewChars !== undefined) return state.previewChars.add(text)
   if (state.outputPreview.length >= OUTPUT_PREVIEW_CHARS) return
   const preview = (state.outputPreview + text).slice(0, OUTPUT_PREVIEW_CHARS)
   // Reading a character flattens a rope in place (V8 copies it into one string); the pieces become garbage.

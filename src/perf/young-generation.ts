@@ -19,6 +19,23 @@ export function settleYoungGeneration(): void {
   collect({type: 'minor'})
 }
 
+/**
+ * Collects the young generation now if it is more than `fill` (0–1) full; returns whether it did. For moments when a
+ * pause can distort no measurement (see measured-transport.ts, ExchangeContext.firstTokenWaits): a collection taken
+ * then is one that would otherwise have fallen wherever the young generation happened to fill up.
+ */
+export function collectYoungGenerationIfFilled(fill: number): boolean {
+  collect ??= exposeGc()
+  if (collect === false) return false
+  for (const space of v8.getHeapSpaceStatistics()) {
+    if (space.space_name !== 'new_space') continue
+    if (space.space_used_size < fill * (space.space_used_size + space.space_available_size)) return false
+    collect({type: 'minor'})
+    return true
+  }
+  return false
+}
+
 type Gc = (options: {type: 'minor' | 'major'}) => void
 let collect: Gc | false | undefined = undefined
 

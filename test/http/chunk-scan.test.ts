@@ -1,25 +1,45 @@
 import {ChunkScanner, SCAN_CONTENT, SCAN_FALLBACK, SCAN_NONE} from '../../src/http/chunk-scan.js'
-import {applyStreamEvent, applyStreamEventBytes, createStreamState, type StreamState} from '../../src/http/openai-stream.js'
+import {applyStreamEvent, applyStreamEventBytes, createStreamState, PreviewChars, previewOf, type StreamState} from '../../src/http/openai-stream.js'
 import {createRng, randomInt, type Rng} from '../../src/prng.js'
 
 /**
  * The in-place reader must give exactly what JSON.parse's path gives, on every input: both are run on the same data
  * (the bytes placed inside a larger buffer, as a socket read holds them) and their effects and states compared.
  */
-function both(data: string, preview = ''): {general: [string, StreamState]; inPlace: [string, StreamState]} {
+type Result = [effect: string, state: Omit<StreamState, 'previewChars'>]
+
+/** The effect, and the state with its preview read out (wherever it was gathered). */
+function result(effect: string, state: StreamState): Result {
+  const {previewChars: _, ...rest} = state
+  return [effect, {...rest, outputPreview: previewOf(state)}]
+}
+
+/**
+ * `data` through JSON.parse's path, and in place twice: with the preview in a string, and in PreviewChars (as the
+ * measured path has it), each starting from `preview`.
+ */
+function both(data: string, preview = ''): {general: Result; inPlace: Result; inPlaceChars: Result} {
   const general = {...createStreamState(), outputPreview: preview}
   const inPlace = {...createStreamState(), outputPreview: preview}
+  const chars = new PreviewChars()
+  chars.add(preview)
+  const inPlaceChars = createStreamState(chars)
   const bytes = Buffer.from(data)
   // What the general path got before: the bytes decoded (a lone surrogate in `data` became U+FFFD on the wire).
   const text = bytes.toString('utf8')
   // Junk around the data (an unterminated string, braces) that a reader running past its end would trip on.
   const read = Buffer.concat([Buffer.from('{"x":"'), bytes, Buffer.from('"}]}{')])
-  return {general: [applyStreamEvent(general, text), general], inPlace: [applyStreamEventBytes(inPlace, read, 6, 6 + bytes.length), inPlace]}
+  return {
+    general: result(applyStreamEvent(general, text), general),
+    inPlace: result(applyStreamEventBytes(inPlace, read, 6, 6 + bytes.length), inPlace),
+    inPlaceChars: result(applyStreamEventBytes(inPlaceChars, read, 6, 6 + bytes.length), inPlaceChars),
+  }
 }
 
 function expectSame(data: string, preview = ''): void {
-  const {general, inPlace} = both(data, preview)
+  const {general, inPlace, inPlaceChars} = both(data, preview)
   expect({data, result: inPlace}).toEqual({data, result: general})
+  expect({data, result: inPlaceChars}).toEqual({data, result: general})
 }
 
 function scanned(data: string): number {
@@ -81,7 +101,7 @@ describe('chunk scan: the common chunk is read in place, with the same result as
   test('reasoning and content in one chunk are both previewed, reasoning first', () => {
     const data = `{${id},"choices":[{"index":0,"delta":{"content":"B","reasoning_content":"A"}}]}`
     expectSame(data)
-    expect(both(data).inPlace[1]).toMatchObject({outputPreview: 'AB', reasoningStreamed: true, contentChunks: 1})
+    expect(both(data).inPlaceChars[1]).toMatchObject({outputPreview: 'AB', reasoningStreamed: true, contentChunks: 1})
   })
 
   test('everything the scan does not read exactly goes the general way', () => {

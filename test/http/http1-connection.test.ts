@@ -121,6 +121,35 @@ test('a chunked stream split at every byte boundary is read whole, and the conne
   expect(server.requests.map(([c]) => c)).toEqual([1, 1])
 })
 
+test('chunked framings read in place or by the library: one chunk per event, upper-case hex, leading zeros, extensions, bare LF', async () => {
+  const events = [delta('A'), delta('B'), delta('C'), delta('D'), usage, '[DONE]'].map((e) => Buffer.from(`data: ${e}\n\n`))
+  const heads = (n: number) => [n.toString(16), n.toString(16).toUpperCase(), `000${n.toString(16)}`, `${n.toString(16)};ext=1`, `${n.toString(16)} `, n.toString(16)]
+  const lineEnds = ['\r\n', '\r\n', '\r\n', '\r\n', '\r\n', '\n']
+  const framed = Buffer.concat([
+    ...events.flatMap((e, k) => [Buffer.from(`${heads(e.length)[k]}${lineEnds[k]}`), e, Buffer.from(lineEnds[k]!)]),
+    Buffer.from('0\r\n\r\n'),
+  ])
+  for (const piece of [framed.length, 7, 1]) {
+    server = await rawServer((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n')
+      let at = 0
+      const next = () => {
+        if (at < framed.length) socket.write(framed.subarray(at, (at += piece)), () => setImmediate(next))
+      }
+      next()
+    })
+    open(server, true)
+    const first = await send(true, 0)
+    const second = await send(true, 1)
+
+    expect({piece, first}).toMatchObject({piece, first: {ok: true, contentChunks: 4, outputTokens: 2, outputPreview: 'ABCD'}})
+    expect({piece, second}).toMatchObject({piece, second: {ok: true, contentChunks: 4, reusedConnection: true}})
+    await transport!.close()
+    await server.close()
+    transport = server = undefined
+  }
+})
+
 test('a JSON body that comes in several reads, each landing where the previous one was read, is read whole', async () => {
   server = await rawServer((socket) => {
     const bytes = Buffer.from(okAnswer())
