@@ -59,7 +59,14 @@ const enum Key {
   Reasoning,
   Refusal,
 }
-const TOP_KEYS = keyTable({choices: Key.Choices, object: Key.Object, error: Key.MustBeNull, usage: Key.MustBeNull, timings: Key.MustBeNull, meta_info: Key.MustBeNull})
+const TOP_KEYS = keyTable({
+  choices: Key.Choices,
+  object: Key.Object,
+  error: Key.MustBeNull,
+  usage: Key.MustBeNull,
+  timings: Key.MustBeNull,
+  meta_info: Key.MustBeNull,
+})
 const CHOICE_KEYS = keyTable({delta: Key.Delta, text: Key.Text, finish_reason: Key.FinishReason})
 const DELTA_KEYS = keyTable({
   content: Key.Content,
@@ -143,7 +150,8 @@ export class ChunkScanner {
     const start = this.spans[field]
     const end = this.spans[field + 1]
     // An escaped string is decoded by JSON.parse, quotes included: just its few bytes, never the chunk.
-    return this.spans[field + 2] === 1 ? (JSON.parse(bytes.toString('utf8', start - 1, end + 1)) as string) : bytes.toString('utf8', start, end)
+    if (this.spans[field + 2] === 0) return bytes.toString('utf8', start, end)
+    return JSON.parse(bytes.toString('utf8', start - 1, end + 1)) as string
   }
 
   private topObject(): boolean {
@@ -163,7 +171,8 @@ export class ChunkScanner {
           break
         case Key.Object:
           // `"object": "error"` is an error body; anything escaped is left to JSON.parse.
-          ok = this.b[this.i] !== QUOTE ? this.simple() : this.string() && !this.strEscaped && !isBytes(this.b, this.strStart, this.strEnd, ERROR_BYTES)
+          if (this.b[this.i] !== QUOTE) ok = this.simple()
+          else ok = this.string() && !this.strEscaped && !isBytes(this.b, this.strStart, this.strEnd, ERROR_BYTES)
           break
         default:
           ok = this.simple()
