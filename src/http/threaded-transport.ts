@@ -327,19 +327,36 @@ export function createThreadedTransport(opts: ThreadedTransportOptions): Threade
 
 /** Options that name the main thread's entry (`node --input-type=module -e …`): a worker refuses to start with them. */
 const ENTRY_FLAGS = new Set(['--input-type', '-e', '--eval', '-p', '--print'])
+/** Options that change how modules load, which a worker needs as its main thread has them; those marked take a value. */
+const LOADING_FLAGS = new Map([
+  ['--import', true],
+  ['--require', true],
+  ['-r', true],
+  ['--loader', true],
+  ['--experimental-loader', true],
+  ['--conditions', true],
+  ['-C', true],
+  ['--enable-source-maps', false],
+  ['--no-warnings', false],
+])
 
 /**
- * The parent's node options minus those that say what to run, which make the Worker constructor fail.
- * Everything else (--enable-source-maps, --import hooks, --experimental-vm-modules under jest) is kept, as
- * the default inheritance would. Pure.
+ * A worker's options: undefined, i.e. the main thread's, as Node itself passes them on, unless they name the main
+ * entry (`node --input-type=module -e …`), which a worker refuses. Then only those that change how modules load
+ * (LOADING_FLAGS, and --experimental-*). Not the rest: Node refuses process-wide options in a worker's execArgv
+ * (--v8-pool-size, V8's own such as --max-old-space-size), and the measuring child is started with such options
+ * (perf/relaunch.ts), so passing them all failed every --workers run there. Pure.
  */
-export function workerExecArgv(execArgv: readonly string[]): string[] {
+export function workerExecArgv(execArgv: readonly string[]): string[] | undefined {
+  const named = (arg: string) => arg.split('=', 1)[0]
+  if (!execArgv.some((arg) => ENTRY_FLAGS.has(named(arg)))) return undefined
   const out: string[] = []
   for (let i = 0; i < execArgv.length; i++) {
     const arg = execArgv[i]
-    const flag = arg.split('=', 1)[0]
-    if (!ENTRY_FLAGS.has(flag)) out.push(arg)
-    else if (!arg.includes('=')) i++ // skip its separate value
+    const flag = named(arg)
+    const takesValue = !arg.includes('=') && (LOADING_FLAGS.get(flag) === true || ENTRY_FLAGS.has(flag))
+    if (LOADING_FLAGS.has(flag) || flag.startsWith('--experimental-')) out.push(...execArgv.slice(i, takesValue ? i + 2 : i + 1))
+    if (takesValue) i++ // its value was taken with it, or dropped with it
   }
   return out
 }

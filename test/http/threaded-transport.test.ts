@@ -1,4 +1,8 @@
 import {spawn} from 'node:child_process'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {pathToFileURL} from 'node:url'
 import {getEventListeners, once} from 'node:events'
 import type {Worker} from 'node:worker_threads'
 import {createMeasuredTransport} from '../../src/http/measured-transport.js'
@@ -217,9 +221,14 @@ test('close() ends every thread, and fails what is still in flight instead of ha
   expect(await t.send(planned(9), {queuedAtMs: nowMs()})).toMatchObject({ok: false, error: {category: 'other', message: expect.stringMatching(/closed/)}})
 })
 
-/** Runs an ESM snippet in a fresh node process against dist/, resolving to its exit code (killed after 15 s). */
-function runChild(source: string): Promise<number | null> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', source], {cwd: process.cwd(), stdio: ['ignore', 'ignore', 'inherit']})
+/**
+ * Runs an ESM snippet in a fresh node process against dist/ (with `nodeArgs` before it; from a file when `file` is
+ * given, else with -e), resolving to its exit code (killed after 15 s).
+ */
+function runChild(source: string, nodeArgs: string[] = [], file?: string): Promise<number | null> {
+  if (file) writeFileSync(file, source.replaceAll("'./dist/", `'${pathToFileURL(path.resolve('dist')).href}/`))
+  const entry = file ? [file] : ['--input-type=module', '-e', source]
+  const child = spawn(process.execPath, [...nodeArgs, ...entry], {cwd: process.cwd(), stdio: ['ignore', 'ignore', 'inherit']})
   const killer = setTimeout(() => child.kill('SIGKILL'), 15_000)
   return once(child, 'exit').then(([code]) => {
     clearTimeout(killer)
@@ -240,6 +249,27 @@ test('a process using the threaded transport exits on its own: after close(), an
   `
   expect(await runChild(script(true))).toBe(0)
   expect(await runChild(script(false))).toBe(0)
+})
+
+test('threads start in a process with the measuring child\'s process-wide options (relaunch.ts), run from a file or with -e', async () => {
+  server = await startScriptedServer({body: openAiStream({tokens: 2})})
+  const script = `
+    import {createThreadedTransport} from './dist/http/threaded-transport.js'
+    const t = createThreadedTransport({endpoint: new URL(${JSON.stringify(server.endpoint().href)}), timeoutMs: 5000, maxSockets: 4, api: 'chat', stream: true, workers: 2})
+    const body = Buffer.from('{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true}')
+    const rs = await Promise.all([0, 1].map((index) => t.send({level: 4, round: 1, index, sampleId: 's', promptPreview: 'hi', body}, {queuedAtMs: 0})))
+    await t.close()
+    process.exit(rs.every((r) => r.ok) ? 0 : 3)
+  `
+  // Node refuses these in a worker's own execArgv; a worker inherits them from the process instead.
+  const processWide = ['--v8-pool-size=1', '--no-memory-reducer', '--max-old-space-size=512']
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dual-bench-workers-'))
+  try {
+    expect(await runChild(script, processWide, path.join(dir, 'run.mjs'))).toBe(0)
+    expect(await runChild(script, processWide)).toBe(0)
+  } finally {
+    rmSync(dir, {recursive: true, force: true})
+  }
 })
 
 test('a crashed thread fails its in-flight records clearly; later sends go to the live thread', async () => {
@@ -284,9 +314,11 @@ test('--workers must be a positive integer', () => {
   )
 })
 
-test('worker threads inherit node options except those naming the main entry', () => {
+test('worker threads inherit node options; with an entry option (-e), only those that change how modules load', () => {
+  expect(workerExecArgv(['--v8-pool-size=1', '--no-memory-reducer', '--import', 'tsx'])).toBeUndefined()
   expect(workerExecArgv(['--enable-source-maps', '--input-type=module', '-e', 'code', '--experimental-vm-modules'])).toEqual(['--enable-source-maps', '--experimental-vm-modules'])
   expect(workerExecArgv(['--input-type', 'module', '--eval=x', '--import', 'tsx'])).toEqual(['--import', 'tsx'])
+  expect(workerExecArgv(['--v8-pool-size=1', '--max-old-space-size=512', '-r', 'dotenv/config', '-e', 'code', '--conditions=dev'])).toEqual(['-r', 'dotenv/config', '--conditions=dev'])
 })
 
 test('a reply the main thread cannot read fails what the thread owes instead of leaving it pending', async () => {
