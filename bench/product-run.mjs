@@ -10,13 +10,14 @@
 import {mkdirSync, writeFileSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {setMaxListeners} from 'node:events'
-import {runBenchmark} from '../dist/run/run-benchmark.js'
 import {relaunchWithV8Pool} from '../dist/perf/relaunch.js'
 
-// As `dual-bench run` does (bin/run.js): measure in a child Node with the V8 helper pool the product chooses.
+// As `dual-bench run` does (bin/run.js): measure in a child Node with the V8 helper pool the product chooses, and
+// load the product only there, so that the relaying parent stays small.
 if (!relaunchWithV8Pool()) await main()
 
 async function main() {
+  const {runBenchmark} = await import('../dist/run/run-benchmark.js')
   const spec = JSON.parse(process.argv[2])
   mkdirSync(spec.outputDir, {recursive: true})
   const dataset = path.join(spec.outputDir, 'dataset.jsonl')
